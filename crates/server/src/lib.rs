@@ -1,0 +1,1 @@
+//! mastra-server
