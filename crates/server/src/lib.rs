@@ -1,1 +1,4 @@
-//! mastra-server
+//! Mastra-compatible agent server.
+
+pub mod api;
+pub mod config;
