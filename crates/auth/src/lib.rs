@@ -2,11 +2,25 @@
 //!
 //! The pieces, one module each: [`token`] finds the credential in a request, [`jwt`] verifies
 //! JSON Web Tokens strictly, [`providers`] turn credentials into a [`User`], [`pattern`] and
-//! [`rules`] decide which paths are public and who may do what, and [`layer`] puts it all in
-//! front of any axum/tower service in the order of the request pipeline.
+//! [`rules`] decide which paths are public and who may do what, [`policy`] combines them, and
+//! [`layer`] runs the whole pipeline in front of any axum/tower service.
 
+pub mod cache;
+pub mod error;
+pub mod extract;
+pub mod jwt;
+pub mod layer;
 pub mod pattern;
+pub mod policy;
+pub mod provider;
+pub mod providers;
 pub mod rules;
+pub mod token;
 pub mod user;
 
+pub use error::AuthError;
+pub use extract::AuthUser;
+pub use layer::{Auth, AuthLayer};
+pub use policy::{Authorizer, AuthzRequest};
+pub use provider::AuthProvider;
 pub use user::User;

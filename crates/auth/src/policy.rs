@@ -1,0 +1,166 @@
+//! Who needs to authenticate, and who may proceed (DESIGN §3 steps 3–5 and 7).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::extract::MatchedPath;
+use http::Method;
+use http::request::Parts;
+
+use crate::User;
+use crate::error::AuthError;
+use crate::pattern::{MethodSet, PatternList, RoutePattern};
+use crate::rules::{RuleContext, Rules};
+
+/// What an authorizer sees.
+#[derive(Debug)]
+pub struct AuthzRequest<'a> {
+    /// The request path.
+    pub path: &'a str,
+    /// The request method.
+    pub method: &'a Method,
+    /// The authenticated user.
+    pub user: &'a User,
+    /// The whole request head (headers, extensions).
+    pub parts: &'a Parts,
+}
+
+/// An access decision: Mastra's `authorize(path, method, user, ctx)` or `authorizeUser(user, req)`.
+///
+/// `Err(AuthError::Unavailable{..})` when a backend is down becomes a 503; never an allow.
+#[async_trait]
+pub trait Authorizer: Send + Sync + 'static {
+    /// `true` lets the request through; `false` is a 403.
+    async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError>;
+}
+
+#[async_trait]
+impl<F> Authorizer for F
+where
+    F: Fn(&AuthzRequest<'_>) -> bool + Send + Sync + 'static,
+{
+    async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
+        Ok(self(req))
+    }
+}
+
+/// A custom route's `requires_auth` flag, looked up by the route the router matched.
+#[derive(Debug, Clone)]
+pub struct RouteFlag {
+    /// Methods the route answers.
+    pub methods: MethodSet,
+    /// The route template as registered with the router (`/things/{id}`).
+    pub template: String,
+    /// Compiled template, for services without axum's `MatchedPath`.
+    pub pattern: RoutePattern,
+    /// `requires_auth`.
+    pub requires_auth: bool,
+}
+
+/// Whether a request must authenticate, after steps 1–5 of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Let it through without looking at credentials.
+    Pass,
+    /// Authenticate (and then authorize).
+    Authenticate,
+}
+
+/// The effective path policy: public and protected lists (defaults included), custom route
+/// flags, and exactly one authorization mechanism.
+#[derive(Clone, Default)]
+pub struct Policy {
+    /// Effective public patterns.
+    pub public: PatternList,
+    /// Effective protected patterns.
+    pub protected: PatternList,
+    /// Custom route flags.
+    pub routes: Vec<RouteFlag>,
+    /// User-supplied replacement for the provider's `authorize_user`.
+    pub authorize_user: Option<Arc<dyn Authorizer>>,
+    /// Mastra's `authorize(path, method, user, ctx)` callback.
+    pub authorize: Option<Arc<dyn Authorizer>>,
+    /// Ordered rules (used when neither of the above is set and the provider has no authorizer).
+    pub rules: Option<Rules>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("public", &self.public)
+            .field("protected", &self.protected)
+            .field("routes", &self.routes)
+            .field("authorize_user", &self.authorize_user.is_some())
+            .field("authorize", &self.authorize.is_some())
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+impl Policy {
+    /// The defaults for an API prefix: protected `{prefix}/*`; public `{prefix}` and `/health`.
+    pub fn with_defaults(api_prefix: &str) -> Self {
+        let prefix = api_prefix.trim_end_matches('/');
+        let mut p = Policy::default();
+        let pat = |s: &str| RoutePattern::path(s).expect("built-in default pattern is valid");
+        p.protected.push(pat(&format!("{prefix}/*")));
+        p.public.push(pat(if prefix.is_empty() { "/" } else { prefix }));
+        p.public.push(pat("/health"));
+        p
+    }
+
+    fn route_flag(&self, parts: &Parts) -> Option<bool> {
+        if self.routes.is_empty() {
+            return None;
+        }
+        let method = &parts.method;
+        match parts.extensions.get::<MatchedPath>() {
+            Some(matched) => self
+                .routes
+                .iter()
+                .find(|r| r.template == matched.as_str() && r.methods.contains(method))
+                .map(|r| r.requires_auth),
+            None => self
+                .routes
+                .iter()
+                .find(|r| r.pattern.matches(parts.uri.path(), method))
+                .map(|r| r.requires_auth),
+        }
+    }
+
+    /// Steps 3–5: route flag, protected, public.
+    pub fn need(&self, parts: &Parts) -> Need {
+        let path = parts.uri.path();
+        let method = &parts.method;
+        let flag = self.route_flag(parts);
+        if flag == Some(false) {
+            return Need::Pass;
+        }
+        let protected = flag == Some(true) || self.protected.matches(path, method);
+        if !protected {
+            return Need::Pass;
+        }
+        if flag != Some(true) && self.public.matches(path, method) {
+            return Need::Pass;
+        }
+        Need::Authenticate
+    }
+
+    /// Step 7 (after the provider's own authorizer, if any): override, callback, rules, or allow.
+    pub async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
+        if let Some(a) = &self.authorize_user {
+            return a.authorize(req).await;
+        }
+        if let Some(a) = &self.authorize {
+            return a.authorize(req).await;
+        }
+        if let Some(rules) = &self.rules {
+            return Ok(rules.evaluate(&RuleContext {
+                path: req.path,
+                method: req.method,
+                user: req.user,
+            }));
+        }
+        Ok(true)
+    }
+}

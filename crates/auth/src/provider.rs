@@ -1,0 +1,50 @@
+//! The provider contract: turn a credential into a [`User`], and optionally decide access.
+
+use async_trait::async_trait;
+use http::request::Parts;
+
+use crate::User;
+use crate::error::AuthError;
+use crate::pattern::PatternList;
+
+/// An authentication provider (Mastra's `MastraAuthProvider`).
+///
+/// `authenticate_token` returns `Ok(None)` for "not a user" (401 `Invalid or expired token`) and
+/// `Err(AuthError::Unavailable{..})` when a backend is down (503). A provider that decides access
+/// itself overrides both [`AuthProvider::authorize_user`] and [`AuthProvider::has_authorize_user`];
+/// otherwise the policy's `authorize` callback or rules decide.
+#[async_trait]
+pub trait AuthProvider: Send + Sync + 'static {
+    /// Provider name, recorded on every user it authenticates.
+    fn name(&self) -> &str;
+
+    /// Verifies a credential.
+    async fn authenticate_token(&self, token: &str, parts: &Parts)
+    -> Result<Option<User>, AuthError>;
+
+    /// Decides whether an authenticated user may proceed. Default: any verified user.
+    async fn authorize_user(&self, _user: &User, _parts: &Parts) -> Result<bool, AuthError> {
+        Ok(true)
+    }
+
+    /// Whether [`AuthProvider::authorize_user`] is a real decision (it then takes precedence over
+    /// the policy's `authorize` callback and rules, as in Mastra).
+    fn has_authorize_user(&self) -> bool {
+        false
+    }
+
+    /// Paths this provider adds to the public list.
+    fn public(&self) -> PatternList {
+        PatternList::default()
+    }
+
+    /// Paths this provider adds to the protected list.
+    fn protected(&self) -> PatternList {
+        PatternList::default()
+    }
+
+    /// Cookie names this provider reads a token from, when no header or query token is present.
+    fn cookie_names(&self) -> &[&str] {
+        &[]
+    }
+}

@@ -1,0 +1,313 @@
+//! `provider = "jwt"`: a shared HMAC secret (HS256/384/512) and/or a PEM public key
+//! (RS*, PS*, ES256/384, EdDSA), with a verified-token cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey};
+
+use crate::User;
+use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
+use crate::error::AuthError;
+use crate::jwt::{self, ClaimsPolicy, Rejection, VerifyKey};
+use crate::pattern::PatternList;
+use crate::provider::AuthProvider;
+
+/// Minimum HMAC secret length: below this, offline brute force of a captured token is practical.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+const HMAC_ALGS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
+const RSA_ALGS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+/// Settings of the shared-secret / public-key JWT provider.
+#[derive(Clone)]
+pub struct JwtProviderConfig {
+    /// Provider name (default `jwt`).
+    pub name: String,
+    /// HMAC secret (`MASTRA_JWT_SECRET` / `JWT_AUTH_SECRET`).
+    pub secret: Option<String>,
+    /// A PEM-encoded public key (RSA, EC P-256/P-384, Ed25519).
+    pub public_key_pem: Option<String>,
+    /// Restricts the accepted algorithms (default: every algorithm the keys support).
+    pub algorithms: Option<Vec<Algorithm>>,
+    /// Registered-claims policy (issuer, audience, require_exp, leeway).
+    pub claims: ClaimsPolicy,
+    /// Largest accepted token in bytes.
+    pub max_token_bytes: usize,
+    /// Verified-token cache capacity (0 disables the cache).
+    pub cache_capacity: u64,
+    /// Longest a verified token is trusted from the cache.
+    pub cache_max_ttl: Duration,
+    /// Provider-specific public paths.
+    pub public: PatternList,
+    /// Provider-specific protected paths.
+    pub protected: PatternList,
+}
+
+impl std::fmt::Debug for JwtProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtProviderConfig")
+            .field("name", &self.name)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("public_key_pem", &self.public_key_pem.is_some())
+            .field("algorithms", &self.algorithms)
+            .field("claims", &self.claims)
+            .field("max_token_bytes", &self.max_token_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for JwtProviderConfig {
+    fn default() -> Self {
+        Self {
+            name: "jwt".into(),
+            secret: None,
+            public_key_pem: None,
+            algorithms: None,
+            claims: ClaimsPolicy::default(),
+            max_token_bytes: jwt::DEFAULT_MAX_TOKEN_BYTES,
+            cache_capacity: DEFAULT_CAPACITY,
+            cache_max_ttl: DEFAULT_MAX_TTL,
+            public: PatternList::default(),
+            protected: PatternList::default(),
+        }
+    }
+}
+
+impl JwtProviderConfig {
+    /// A config with just an HMAC secret.
+    pub fn with_secret(secret: impl Into<String>) -> Self {
+        Self {
+            secret: Some(secret.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a JWT provider could not be built. Messages name the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtConfigError {
+    /// Neither a secret nor a public key.
+    #[error(
+        "the jwt provider needs a key: set auth.jwt.secret (or MASTRA_JWT_SECRET / JWT_AUTH_SECRET) or auth.jwt.public_key"
+    )]
+    NoKey,
+    /// Secret too short.
+    #[error(
+        "auth.jwt.secret (MASTRA_JWT_SECRET / JWT_AUTH_SECRET) is {0} bytes; use at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`"
+    )]
+    ShortSecret(usize),
+    /// The PEM is not an RSA, EC or Ed25519 public key.
+    #[error(
+        "auth.jwt.public_key is not a PEM RSA, EC (P-256/P-384) or Ed25519 public key: {0}"
+    )]
+    BadPublicKey(String),
+    /// RSA modulus too small.
+    #[error("auth.jwt.public_key is a {0}-bit RSA key; at least 2048 bits are required")]
+    WeakRsaKey(usize),
+    /// `algorithms` lists something no configured key can verify.
+    #[error("auth.jwt.algorithms lists {0:?}, which no configured key can verify")]
+    AlgorithmWithoutKey(String),
+}
+
+/// The `jwt` provider.
+pub struct JwtProvider {
+    name: Arc<str>,
+    keys: Vec<VerifyKey>,
+    claims: ClaimsPolicy,
+    max_token_bytes: usize,
+    cache: Option<VerifiedTokenCache>,
+    public: PatternList,
+    protected: PatternList,
+}
+
+impl std::fmt::Debug for JwtProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtProvider")
+            .field("name", &self.name)
+            .field("keys", &self.keys)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtProvider {
+    /// Builds the provider, refusing weak or unusable keys.
+    pub fn new(cfg: JwtProviderConfig) -> Result<Self, JwtConfigError> {
+        let mut keys = Vec::new();
+        if let Some(secret) = &cfg.secret {
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(JwtConfigError::ShortSecret(secret.len()));
+            }
+            keys.push(VerifyKey {
+                kid: None,
+                algorithms: HMAC_ALGS.to_vec(),
+                key: DecodingKey::from_secret(secret.as_bytes()),
+            });
+        }
+        if let Some(pem) = &cfg.public_key_pem {
+            keys.push(public_key_from_pem(pem.as_bytes())?);
+        }
+        if keys.is_empty() {
+            return Err(JwtConfigError::NoKey);
+        }
+        if let Some(allowed) = &cfg.algorithms {
+            for a in allowed {
+                if !keys.iter().any(|k| k.algorithms.contains(a)) {
+                    return Err(JwtConfigError::AlgorithmWithoutKey(format!("{a:?}")));
+                }
+            }
+            for k in &mut keys {
+                k.algorithms.retain(|a| allowed.contains(a));
+            }
+            keys.retain(|k| !k.algorithms.is_empty());
+        }
+        Ok(Self {
+            name: cfg.name.into(),
+            keys,
+            claims: cfg.claims,
+            max_token_bytes: cfg.max_token_bytes,
+            cache: (cfg.cache_capacity > 0)
+                .then(|| VerifiedTokenCache::new(cfg.cache_capacity, cfg.cache_max_ttl)),
+            public: cfg.public,
+            protected: cfg.protected,
+        })
+    }
+
+    /// Verifies a token and returns the user, or the precise reason it was refused.
+    pub fn verify(&self, token: &str) -> Result<Arc<User>, Rejection> {
+        let now = jwt::now_secs();
+        if let Some(cache) = &self.cache {
+            if let Some(user) = cache.get(token, now, self.claims.leeway) {
+                return Ok(user);
+            }
+        }
+        let (claims, exp) = jwt::verify(
+            token,
+            &self.keys,
+            &self.claims,
+            self.max_token_bytes,
+            now,
+        )?;
+        let user = Arc::new(User::from_claims(claims, self.name.clone()));
+        if let Some(cache) = &self.cache {
+            cache.insert(token, user.clone(), exp);
+        }
+        Ok(user)
+    }
+
+    /// The verification keys with their bound algorithms.
+    pub fn keys(&self) -> &[VerifyKey] {
+        &self.keys
+    }
+}
+
+/// Classifies a PEM public key and binds it to the algorithms of its type.
+pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+        let bits = key
+            .try_get_as_bytes()
+            .ok()
+            .and_then(rsa_modulus_bits)
+            .ok_or_else(|| JwtConfigError::BadPublicKey("unreadable RSA key".into()))?;
+        if bits < 2048 {
+            return Err(JwtConfigError::WeakRsaKey(bits));
+        }
+        return Ok(VerifyKey {
+            kid: None,
+            algorithms: RSA_ALGS.to_vec(),
+            key,
+        });
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+        let point_len = key.try_get_as_bytes().map(<[u8]>::len).unwrap_or(0);
+        let alg = match point_len {
+            65 => Algorithm::ES256,
+            97 => Algorithm::ES384,
+            n => {
+                return Err(JwtConfigError::BadPublicKey(format!(
+                    "unsupported EC curve (public point of {n} bytes)"
+                )));
+            }
+        };
+        return Ok(VerifyKey {
+            kid: None,
+            algorithms: vec![alg],
+            key,
+        });
+    }
+    match DecodingKey::from_ed_pem(pem) {
+        Ok(key) => Ok(VerifyKey {
+            kid: None,
+            algorithms: vec![Algorithm::EdDSA],
+            key,
+        }),
+        Err(e) => Err(JwtConfigError::BadPublicKey(e.to_string())),
+    }
+}
+
+/// Bit length of the modulus of a PKCS#1 `RSAPublicKey` DER (`SEQUENCE { INTEGER n, INTEGER e }`).
+fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+    fn read_len(b: &[u8]) -> Option<(usize, &[u8])> {
+        let (&first, rest) = b.split_first()?;
+        if first < 0x80 {
+            return Some((first as usize, rest));
+        }
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n].iter().fold(0usize, |acc, &x| (acc << 8) | x as usize);
+        Some((len, &rest[n..]))
+    }
+    let (&tag, rest) = der.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (_, rest) = read_len(rest)?;
+    let (&tag, rest) = rest.split_first()?;
+    if tag != 0x02 {
+        return None;
+    }
+    let (len, rest) = read_len(rest)?;
+    let n = rest.get(..len)?;
+    let n = match n.iter().position(|&b| b != 0) {
+        Some(i) => &n[i..],
+        None => return Some(0),
+    };
+    Some(n.len() * 8 - n[0].leading_zeros() as usize)
+}
+
+#[async_trait]
+impl AuthProvider for JwtProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn authenticate_token(
+        &self,
+        token: &str,
+        _parts: &Parts,
+    ) -> Result<Option<User>, AuthError> {
+        self.verify(token)
+            .map(|u| Some((*u).clone()))
+            .map_err(AuthError::InvalidToken)
+    }
+
+    fn public(&self) -> PatternList {
+        self.public.clone()
+    }
+
+    fn protected(&self) -> PatternList {
+        self.protected.clone()
+    }
+}

@@ -1,0 +1,5 @@
+//! Authentication providers, one file each.
+
+pub mod jwt;
+
+pub use jwt::{JwtProvider, JwtProviderConfig};

@@ -1,0 +1,261 @@
+//! Finding the credential in a request (DESIGN §3 step 6).
+//!
+//! Sources, in order: the `Authorization` header (`Bearer <token>`, scheme case-insensitive, or a
+//! bare `<token>` with no scheme as Mastra 1.x accepts), the `apiKey` query parameter, then
+//! provider cookies. Any other scheme counts as no token. Two different credentials are a 400.
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, COOKIE};
+use http::request::Parts;
+
+use crate::error::AuthError;
+
+/// Where the token was found (for logs and `token verify`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>`.
+    BearerHeader,
+    /// `Authorization: <token>` with no scheme.
+    BareHeader,
+    /// `?apiKey=<token>`.
+    QueryApiKey,
+    /// A provider cookie.
+    Cookie,
+}
+
+/// Extraction settings.
+#[derive(Debug, Clone)]
+pub struct TokenExtractor {
+    /// Accept `?apiKey=` (Mastra compatibility).
+    pub api_key_query: bool,
+}
+
+impl Default for TokenExtractor {
+    fn default() -> Self {
+        Self {
+            api_key_query: true,
+        }
+    }
+}
+
+impl TokenExtractor {
+    /// The request's credential, if any. `cookie_names` are the provider's token cookies.
+    pub fn extract(
+        &self,
+        parts: &Parts,
+        cookie_names: &[&str],
+    ) -> Result<Option<(String, TokenSource)>, AuthError> {
+        let header = from_header(&parts.headers)?;
+        let query = if self.api_key_query {
+            from_query(parts.uri.query())?
+        } else {
+            None
+        };
+        match (header, query) {
+            (Some((h, _)), Some(q)) if h != q => Err(AuthError::ConflictingTokens(
+                "Authorization header and apiKey query parameter differ",
+            )),
+            (Some(h), _) => Ok(Some(h)),
+            (None, Some(q)) => Ok(Some((q, TokenSource::QueryApiKey))),
+            (None, None) => Ok(from_cookies(&parts.headers, cookie_names)
+                .map(|c| (c, TokenSource::Cookie))),
+        }
+    }
+}
+
+fn from_header(headers: &HeaderMap) -> Result<Option<(String, TokenSource)>, AuthError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::ConflictingTokens("more than one Authorization header"));
+    }
+    let Ok(value) = value.to_str() else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let mut words = value.split(' ').filter(|w| !w.is_empty());
+    match (words.next(), words.next(), words.next()) {
+        (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Some((token.to_owned(), TokenSource::BearerHeader)))
+        }
+        (Some(token), None, None)
+            if !token.eq_ignore_ascii_case("bearer") && !token.contains(['\t', ',']) =>
+        {
+            Ok(Some((token.to_owned(), TokenSource::BareHeader)))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn from_query(query: Option<&str>) -> Result<Option<String>, AuthError> {
+    let Some(query) = query else { return Ok(None) };
+    let mut found: Option<String> = None;
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k != "apiKey" {
+            continue;
+        }
+        let v = percent_decode(v);
+        if v.is_empty() {
+            continue;
+        }
+        match &found {
+            Some(prev) if *prev != v => {
+                return Err(AuthError::ConflictingTokens("apiKey given twice with different values"));
+            }
+            _ => found = Some(v),
+        }
+    }
+    Ok(found)
+}
+
+fn from_cookies(headers: &HeaderMap, names: &[&str]) -> Option<String> {
+    if names.is_empty() {
+        return None;
+    }
+    for value in headers.get_all(COOKIE) {
+        let Ok(value) = value.to_str() else { continue };
+        for pair in value.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                if names.contains(&k) && !v.is_empty() {
+                    return Some(v.to_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Decodes `%XX` escapes and `+` (form encoding) in a query value; bad escapes stay literal.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &str)], uri: &str) -> Parts {
+        let mut b = http::Request::builder().uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn get(headers: &[(&str, &str)], uri: &str) -> Result<Option<(String, TokenSource)>, AuthError> {
+        TokenExtractor::default().extract(&parts(headers, uri), &["session"])
+    }
+
+    #[test]
+    fn bearer_any_case() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            let v = format!("{scheme} abc");
+            assert_eq!(
+                get(&[("authorization", &v)], "/").unwrap(),
+                Some(("abc".into(), TokenSource::BearerHeader))
+            );
+        }
+    }
+
+    #[test]
+    fn bare_token_accepted() {
+        assert_eq!(
+            get(&[("authorization", "abc.def.ghi")], "/").unwrap(),
+            Some(("abc.def.ghi".into(), TokenSource::BareHeader))
+        );
+    }
+
+    #[test]
+    fn other_schemes_and_shapes_are_no_token() {
+        for v in ["Basic abc", "NotBearer abc", "Bearer", "Bearer a b", "a b", "", "   "] {
+            assert_eq!(get(&[("authorization", v)], "/").unwrap(), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn query_api_key() {
+        assert_eq!(
+            get(&[], "/api/x?a=1&apiKey=tok%2Ben").unwrap(),
+            Some(("tok+en".into(), TokenSource::QueryApiKey))
+        );
+        assert_eq!(get(&[], "/api/x?apikey=tok").unwrap(), None);
+        assert_eq!(get(&[], "/api/x?apiKey=").unwrap(), None);
+        let off = TokenExtractor {
+            api_key_query: false,
+        };
+        assert_eq!(off.extract(&parts(&[], "/x?apiKey=t"), &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn conflicts_are_400() {
+        let e = get(&[("authorization", "Bearer a")], "/x?apiKey=b").unwrap_err();
+        assert_eq!(e.status(), http::StatusCode::BAD_REQUEST);
+        let e = get(
+            &[("authorization", "Bearer a"), ("authorization", "Bearer a")],
+            "/x",
+        )
+        .unwrap_err();
+        assert_eq!(e.status(), http::StatusCode::BAD_REQUEST);
+        assert!(get(&[], "/x?apiKey=a&apiKey=b").is_err());
+        // Same value twice is not a conflict.
+        assert_eq!(
+            get(&[("authorization", "Bearer a")], "/x?apiKey=a").unwrap(),
+            Some(("a".into(), TokenSource::BearerHeader))
+        );
+    }
+
+    #[test]
+    fn cookies_last() {
+        assert_eq!(
+            get(&[("cookie", "x=1; session=tok")], "/").unwrap(),
+            Some(("tok".into(), TokenSource::Cookie))
+        );
+        assert_eq!(
+            get(&[("cookie", "session=c"), ("authorization", "Bearer h")], "/").unwrap(),
+            Some(("h".into(), TokenSource::BearerHeader))
+        );
+        assert_eq!(get(&[("cookie", "other=tok")], "/").unwrap(), None);
+    }
+
+    #[test]
+    fn percent_decoding_is_total() {
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("a%20b"), "a b");
+    }
+}
