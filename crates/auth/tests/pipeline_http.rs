@@ -1,0 +1,402 @@
+//! The request pipeline of DESIGN §3, step by step, over real HTTP through the tower layer.
+
+mod common_keys;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::routing::{get, post};
+use common_keys::*;
+use http::request::Parts;
+use jsonwebtoken::Algorithm;
+use mastra_auth::pattern::{MethodSet, RoutePattern};
+use mastra_auth::policy::RouteFlag;
+use mastra_auth::providers::{JwtProvider, JwtProviderConfig};
+use mastra_auth::rules::{Condition, Rule, Rules};
+use mastra_auth::{Auth, AuthError, AuthProvider, AuthUser, AuthzRequest, User};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn flag(method: &str, template: &str, requires_auth: bool) -> RouteFlag {
+    RouteFlag {
+        methods: MethodSet::parse(&[method]).unwrap(),
+        template: template.into(),
+        pattern: RoutePattern::with_methods(template, &[method]).unwrap(),
+        requires_auth,
+    }
+}
+
+fn app(auth: Auth) -> Router {
+    Router::new()
+        .route("/health", get(|| async { axum::Json(json!({"success": true})) }))
+        .route("/api", get(|| async { axum::Json(json!({"name": "test"})) }))
+        .route(
+            "/api/agents",
+            get(|user: Option<AuthUser>| async move {
+                axum::Json(json!({"user": user.map(|u| u.0.id)}))
+            }),
+        )
+        .route(
+            "/api/agents/{id}/generate",
+            post(|user: AuthUser| async move { axum::Json(json!({"user": user.0.id})) }),
+        )
+        .route("/other/route/{id}", get(|| async { "public custom" }))
+        .route(
+            "/secure/{id}",
+            get(|user: Option<AuthUser>| async move {
+                axum::Json(json!({"user": user.map(|u| u.0.id)}))
+            }),
+        )
+        .route("/site/page", get(|| async { "page" }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "404 Not Found") })
+        .layer(auth.layer())
+}
+
+fn jwt() -> Arc<dyn AuthProvider> {
+    Arc::new(JwtProvider::new(JwtProviderConfig::with_secret(SECRET)).unwrap())
+}
+
+fn default_auth() -> Auth {
+    Auth::builder(jwt())
+        .route(flag("GET", "/other/route/{id}", false))
+        .route(flag("GET", "/secure/{id}", true))
+        .build()
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn token(sub: &str) -> String {
+    sign(Algorithm::HS256, &json!({"sub": sub, "role": "user", "exp": now() + 600}))
+}
+
+async fn call(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
+    let client = reqwest::Client::new();
+    let mut req = client.request(method.parse().unwrap(), format!("{base}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let www = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, www, res.text().await.unwrap())
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+#[tokio::test]
+async fn defaults_public_and_protected() {
+    let base = serve(app(default_auth())).await;
+    assert_eq!(call(&base, "GET", "/health", &[]).await.0, StatusCode::OK);
+    assert_eq!(call(&base, "GET", "/api", &[]).await.0, StatusCode::OK);
+    // `/api` allows one trailing slash, so `/api/` is public too; the router has no such route.
+    assert_eq!(call(&base, "GET", "/api/", &[]).await.0, StatusCode::NOT_FOUND);
+    // Outside the API prefix and not a custom route: not protected.
+    assert_eq!(call(&base, "GET", "/site/page", &[]).await.0, StatusCode::OK);
+    let (s, www, body) = call(&base, "GET", "/api/agents", &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(www.as_deref(), Some("Bearer"));
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": "Authentication required"}));
+}
+
+#[tokio::test]
+async fn valid_token_reaches_handler_with_user() {
+    let base = serve(app(default_auth())).await;
+    let t = token("alice");
+    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", &bearer(&t))]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": "alice"}));
+    // Lower-case scheme, bare token and the apiKey query all work.
+    let lower = format!("bearer {t}");
+    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &lower)]).await.0, StatusCode::OK);
+    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &t)]).await.0, StatusCode::OK);
+    assert_eq!(call(&base, "GET", &format!("/api/agents?apiKey={t}"), &[]).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn invalid_token_401_with_invalid_token_challenge() {
+    let base = serve(app(default_auth())).await;
+    for h in ["Bearer garbage", "Bearer a.b.c", "garbage"] {
+        let (s, www, body) = call(&base, "GET", "/api/agents", &[("authorization", h)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{h}");
+        assert_eq!(www.as_deref(), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": "Invalid or expired token"}));
+        assert!(!body.contains("garbage"));
+    }
+    let expired = sign(Algorithm::HS256, &json!({"sub": "a", "exp": now() - 3600}));
+    let (s, _, _) = call(&base, "GET", "/api/agents", &[("authorization", &bearer(&expired))]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn other_schemes_are_no_token() {
+    let base = serve(app(default_auth())).await;
+    let t = token("a");
+    for h in [format!("Basic {t}"), format!("NotBearer {t}")] {
+        let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", &h)]).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        assert!(body.contains("Authentication required"));
+    }
+}
+
+#[tokio::test]
+async fn conflicting_credentials_are_400() {
+    let base = serve(app(default_auth())).await;
+    let (a, b) = (token("a"), token("b"));
+    let (s, _, _) = call(
+        &base,
+        "GET",
+        &format!("/api/agents?apiKey={b}"),
+        &[("authorization", &bearer(&a))],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Two Authorization headers.
+    let res = reqwest::Client::new()
+        .get(format!("{base}/api/agents"))
+        .header("authorization", bearer(&a))
+        .header("authorization", bearer(&a))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn api_key_query_can_be_turned_off() {
+    let auth = Auth::builder(jwt()).api_key_query(false).build();
+    let base = serve(app(auth)).await;
+    let t = token("a");
+    assert_eq!(
+        call(&base, "GET", &format!("/api/agents?apiKey={t}"), &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn unknown_api_route_401_without_token_404_with() {
+    let base = serve(app(default_auth())).await;
+    assert_eq!(call(&base, "GET", "/api/nope", &[]).await.0, StatusCode::UNAUTHORIZED);
+    let t = token("a");
+    assert_eq!(
+        call(&base, "GET", "/api/nope", &[("authorization", &bearer(&t))]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Path variants never reach a protected handler unauthenticated.
+    for p in ["/API/agents", "/api/agents/", "/api//agents", "/api/./agents", "/api/%61gents"] {
+        let s = call(&base, "GET", p, &[]).await.0;
+        assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::NOT_FOUND, "{p}: {s}");
+        assert_ne!(s, StatusCode::OK, "{p}");
+    }
+}
+
+#[tokio::test]
+async fn custom_route_flags() {
+    let base = serve(app(default_auth())).await;
+    // requires_auth = false on a template applies to a concrete path.
+    assert_eq!(call(&base, "GET", "/other/route/test", &[]).await.0, StatusCode::OK);
+    // requires_auth = true outside /api is protected.
+    assert_eq!(call(&base, "GET", "/secure/x", &[]).await.0, StatusCode::UNAUTHORIZED);
+    let t = token("bob");
+    let (s, _, body) = call(&base, "GET", "/secure/x", &[("authorization", &bearer(&t))]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": "bob"}));
+}
+
+#[tokio::test]
+async fn requires_auth_true_beats_public_pattern() {
+    let auth = Auth::builder(jwt())
+        .public(RoutePattern::path("/secure/*").unwrap())
+        .route(flag("GET", "/secure/{id}", true))
+        .build();
+    let base = serve(app(auth)).await;
+    assert_eq!(call(&base, "GET", "/secure/x", &[]).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn configured_public_paths_with_methods() {
+    let auth = Auth::builder(jwt())
+        .public(RoutePattern::with_methods("/api/agents", &["GET"]).unwrap())
+        .build();
+    let base = serve(app(auth)).await;
+    let (s, _, body) = call(&base, "GET", "/api/agents", &[]).await;
+    // Public: the handler runs without a user.
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": null}));
+    assert_eq!(
+        call(&base, "POST", "/api/agents/x/generate", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn preflight_passes_plain_options_does_not() {
+    let base = serve(app(default_auth())).await;
+    let (s, _, _) = call(
+        &base,
+        "OPTIONS",
+        "/api/agents",
+        &[("origin", "http://x"), ("access-control-request-method", "GET")],
+    )
+    .await;
+    assert_ne!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = call(&base, "OPTIONS", "/api/agents", &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn no_dev_playground_bypass() {
+    let base = serve(app(default_auth())).await;
+    let (s, _, _) = call(&base, "GET", "/api/agents", &[("x-mastra-dev-playground", "true")]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn rules_decide_first_match_and_deny_by_default() {
+    let rules = Rules(vec![
+        Rule {
+            path: None,
+            methods: Some(MethodSet::parse(&["GET"]).unwrap()),
+            condition: Some(Condition::cel("claims.role == 'banned'").unwrap()),
+            allow: false,
+        },
+        Rule {
+            path: None,
+            methods: Some(MethodSet::parse(&["GET"]).unwrap()),
+            condition: None,
+            allow: true,
+        },
+        Rule {
+            path: None,
+            methods: Some(MethodSet::parse(&["POST"]).unwrap()),
+            condition: Some(Condition::cel("\"admin\" in claims.roles").unwrap()),
+            allow: true,
+        },
+    ]);
+    let auth = Auth::builder(jwt()).rules(rules).build();
+    let base = serve(app(auth)).await;
+    let user = sign(Algorithm::HS256, &json!({"sub": "u", "roles": ["user"]}));
+    let admin = sign(Algorithm::HS256, &json!({"sub": "a", "roles": ["admin"]}));
+    let banned = sign(Algorithm::HS256, &json!({"sub": "b", "role": "banned"}));
+    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &bearer(&user))]).await.0, StatusCode::OK);
+    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", &bearer(&banned))]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": "Access denied"}));
+    assert_eq!(
+        call(&base, "POST", "/api/agents/x/generate", &[("authorization", &bearer(&user))]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        call(&base, "POST", "/api/agents/x/generate", &[("authorization", &bearer(&admin))]).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn authorize_callback_and_override_precedence() {
+    let auth = Auth::builder(jwt())
+        .authorize(|r: &AuthzRequest<'_>| r.method == http::Method::GET)
+        .build();
+    let base = serve(app(auth)).await;
+    let t = token("u");
+    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &bearer(&t))]).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&base, "POST", "/api/agents/x/generate", &[("authorization", &bearer(&t))]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // authorize_user override wins over authorize and rules.
+    let auth = Auth::builder(jwt())
+        .authorize(|_: &AuthzRequest<'_>| false)
+        .rules(Rules(vec![]))
+        .authorize_user(|r: &AuthzRequest<'_>| r.user.id == "vip")
+        .build();
+    let base = serve(app(auth)).await;
+    assert_eq!(
+        call(&base, "GET", "/api/agents", &[("authorization", &bearer(&token("vip")))]).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, "GET", "/api/agents", &[("authorization", &bearer(&token("nobody")))]).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+/// A provider whose authorization backend is down, and which counts calls.
+struct DownBackend {
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl AuthProvider for DownBackend {
+    fn name(&self) -> &str {
+        "down"
+    }
+    async fn authenticate_token(&self, token: &str, _: &Parts) -> Result<Option<User>, AuthError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        match token {
+            "authn-down" => Err(AuthError::authentication_unavailable("jwks unreachable")),
+            "nobody" => Ok(None),
+            _ => Ok(Some(User::from_claims(Default::default(), "down".into()))),
+        }
+    }
+    async fn authorize_user(&self, _: &User, _: &Parts) -> Result<bool, AuthError> {
+        Err(AuthError::authorization_unavailable("connection refused"))
+    }
+    fn has_authorize_user(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn backend_down_is_503_never_allow() {
+    let provider = Arc::new(DownBackend { calls: AtomicUsize::new(0) });
+    let auth = Auth::builder(provider.clone()).build();
+    let base = serve(app(auth)).await;
+    let res = reqwest::Client::new()
+        .get(format!("{base}/api/agents"))
+        .header("authorization", "Bearer anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({"error": "Authorization service unavailable"})
+    );
+    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", "Bearer authn-down")]).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!body.contains("jwks"), "operator detail must not leak: {body}");
+    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", "Bearer nobody")]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Invalid or expired token"));
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn custom_api_prefix_moves_the_defaults() {
+    let auth = Auth::builder(jwt()).api_prefix("/v2").build();
+    let router = Router::new()
+        .route("/v2/agents", get(|| async { "ok" }))
+        .route("/api/agents", get(|| async { "ok" }))
+        .layer(auth.layer());
+    let base = serve(router).await;
+    assert_eq!(call(&base, "GET", "/v2/agents", &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&base, "GET", "/api/agents", &[]).await.0, StatusCode::OK);
+}
