@@ -1,0 +1,946 @@
+//! Ordered authorization rules: the first rule whose path, methods and condition all match
+//! decides with its `allow`; no matching rule denies.
+//!
+//! Unlike Mastra, `allow: false` denies and a condition-bearing rule decides with its `allow`
+//! like any other. Conditions are Rust closures ([`Condition::new`]) or CEL expressions
+//! ([`Condition::cel`]) over `user` (`{id, provider, claims}`), `claims`, `method` (upper case)
+//! and `path`, e.g. `"admin" in claims.roles`. A condition that fails to evaluate (a missing
+//! claim, a type error) or yields a non-boolean counts as false.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use http::Method;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value as Json;
+
+use crate::User;
+use crate::pattern::{MethodSet, PathMatcher, PatternError, StringOrList};
+
+/// What a rule condition sees about the request.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleContext<'a> {
+    /// The request path (the one the router matched).
+    pub path: &'a str,
+    /// The request method.
+    pub method: &'a Method,
+    /// The authenticated user.
+    pub user: &'a User,
+}
+
+/// Why a rule or condition could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// A CEL condition does not compile.
+    #[error("invalid CEL condition `{source_text}`: {message}")]
+    Cel {
+        /// The condition as written.
+        source_text: String,
+        /// The parser's explanation.
+        message: String,
+    },
+    /// A field of a rule from the config file is invalid.
+    #[error("rule field `{field}`: {source}")]
+    Field {
+        /// The field name (`path`, `methods`).
+        field: &'static str,
+        /// What is wrong with it.
+        #[source]
+        source: PatternError,
+    },
+    /// A rule's `path` is an empty list (omit `path` to match every path).
+    #[error("rule field `path`: empty list; omit `path` to match every path")]
+    EmptyPathList,
+    /// A rule in a list is invalid; `index` counts from 0.
+    #[error("rules[{index}]: {source}")]
+    At {
+        /// Position of the rule in its list.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: Box<RuleError>,
+    },
+}
+
+type ClosureFn = dyn Fn(&RuleContext<'_>) -> bool + Send + Sync;
+
+/// A rule condition: a Rust closure or a CEL expression compiled once.
+#[derive(Clone)]
+pub struct Condition(ConditionKind);
+
+#[derive(Clone)]
+enum ConditionKind {
+    Closure(Arc<ClosureFn>),
+    Cel(Arc<CelCondition>),
+}
+
+struct CelCondition {
+    source: String,
+    program: cel::Program,
+    uses_user: bool,
+    uses_claims: bool,
+}
+
+/// The CEL standard environment, built once and shared by every evaluation.
+fn cel_env() -> Arc<cel::Env> {
+    static ENV: OnceLock<Arc<cel::Env>> = OnceLock::new();
+    ENV.get_or_init(|| Arc::new(cel::Env::stdlib())).clone()
+}
+
+impl Condition {
+    /// A condition from a Rust closure.
+    pub fn new<F>(f: F) -> Condition
+    where
+        F: Fn(&RuleContext<'_>) -> bool + Send + Sync + 'static,
+    {
+        Condition(ConditionKind::Closure(Arc::new(f)))
+    }
+
+    /// Compiles a CEL expression over `user`, `claims`, `method` and `path`.
+    pub fn cel(source: &str) -> Result<Condition, RuleError> {
+        let program = cel_env().compile(source).map_err(|e| RuleError::Cel {
+            source_text: source.to_owned(),
+            message: e.to_string(),
+        })?;
+        let refs = program.references();
+        let (uses_user, uses_claims) = (refs.has_variable("user"), refs.has_variable("claims"));
+        Ok(Condition(ConditionKind::Cel(Arc::new(CelCondition {
+            source: source.to_owned(),
+            program,
+            uses_user,
+            uses_claims,
+        }))))
+    }
+
+    /// Evaluates the condition; CEL errors and non-boolean results are false.
+    pub fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
+        match &self.0 {
+            ConditionKind::Closure(f) => f(ctx),
+            ConditionKind::Cel(c) => c.evaluate(ctx),
+        }
+    }
+
+    /// The CEL source, when this is a CEL condition.
+    pub fn cel_source(&self) -> Option<&str> {
+        match &self.0 {
+            ConditionKind::Closure(_) => None,
+            ConditionKind::Cel(c) => Some(&c.source),
+        }
+    }
+}
+
+impl CelCondition {
+    fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
+        let mut vars = cel::Context::with_env(cel_env());
+        if self.uses_user {
+            vars.add_variable_from_value("user", json_to_cel(&ctx.user.to_json()));
+        }
+        if self.uses_claims {
+            vars.add_variable_from_value("claims", json_map_to_cel(&ctx.user.claims));
+        }
+        vars.add_variable_from_value("method", ctx.method.as_str().to_ascii_uppercase());
+        vars.add_variable_from_value("path", ctx.path.to_owned());
+        matches!(self.program.execute(&vars), Ok(cel::Value::Bool(true)))
+    }
+}
+
+/// Converts JSON to a CEL value; integers that fit `i64` become CEL `int` so that
+/// `claims.level == 3` compares like with like.
+fn json_to_cel(v: &Json) -> cel::Value {
+    match v {
+        Json::Null => cel::Value::Null,
+        Json::Bool(b) => cel::Value::Bool(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                cel::Value::Int(i)
+            } else if let Some(u) = n.as_u64() {
+                cel::Value::UInt(u)
+            } else {
+                cel::Value::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Json::String(s) => cel::Value::from(s.clone()),
+        Json::Array(items) => cel::Value::List(Arc::new(items.iter().map(json_to_cel).collect())),
+        Json::Object(map) => json_map_to_cel(map),
+    }
+}
+
+fn json_map_to_cel(map: &serde_json::Map<String, Json>) -> cel::Value {
+    let entries: HashMap<String, cel::Value> = map
+        .iter()
+        .map(|(k, v)| (k.clone(), json_to_cel(v)))
+        .collect();
+    cel::Value::from(entries)
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            ConditionKind::Closure(_) => f.write_str("Condition(<closure>)"),
+            ConditionKind::Cel(c) => write!(f, "Condition(cel: {:?})", c.source),
+        }
+    }
+}
+
+/// One authorization rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Paths the rule applies to (any matches); `None` for every path.
+    pub path: Option<Vec<PathMatcher>>,
+    /// Methods the rule applies to; `None` for every method.
+    pub methods: Option<MethodSet>,
+    /// Extra condition; `None` always holds.
+    pub condition: Option<Condition>,
+    /// The decision when the rule matches.
+    pub allow: bool,
+}
+
+impl Rule {
+    /// A rule that matches every request and allows it (narrow it with the `with_*` methods).
+    pub fn allow() -> Rule {
+        Rule {
+            path: None,
+            methods: None,
+            condition: None,
+            allow: true,
+        }
+    }
+
+    /// A rule that matches every request and denies it (narrow it with the `with_*` methods).
+    pub fn deny() -> Rule {
+        Rule {
+            allow: false,
+            ..Rule::allow()
+        }
+    }
+
+    /// Adds a path matcher (the rule applies when any of its matchers matches).
+    pub fn with_path(mut self, path: PathMatcher) -> Rule {
+        self.path.get_or_insert_with(Vec::new).push(path);
+        self
+    }
+
+    /// Adds a path pattern such as `/api/admin/*`.
+    pub fn with_pattern(self, pattern: &str) -> Result<Rule, PatternError> {
+        Ok(self.with_path(PathMatcher::pattern(pattern)?))
+    }
+
+    /// Restricts the rule to these methods.
+    pub fn with_methods(mut self, methods: MethodSet) -> Rule {
+        self.methods = Some(methods);
+        self
+    }
+
+    /// Sets the condition.
+    pub fn with_condition(mut self, condition: Condition) -> Rule {
+        self.condition = Some(condition);
+        self
+    }
+
+    /// Sets a closure as the condition.
+    pub fn when<F>(self, f: F) -> Rule
+    where
+        F: Fn(&RuleContext<'_>) -> bool + Send + Sync + 'static,
+    {
+        self.with_condition(Condition::new(f))
+    }
+
+    /// Whether path, methods and condition all match this request.
+    pub fn matches(&self, ctx: &RuleContext<'_>) -> bool {
+        if let Some(paths) = &self.path
+            && !paths.iter().any(|p| p.matches(ctx.path))
+        {
+            return false;
+        }
+        if let Some(methods) = &self.methods
+            && !methods.contains(ctx.method)
+        {
+            return false;
+        }
+        self.condition.as_ref().is_none_or(|c| c.evaluate(ctx))
+    }
+}
+
+/// An ordered list of rules.
+#[derive(Clone, Debug, Default)]
+pub struct Rules(pub Vec<Rule>);
+
+impl Rules {
+    /// The first matching rule decides with its `allow`; no match denies.
+    pub fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
+        self.decide(ctx).is_some_and(|(_, allow)| allow)
+    }
+
+    /// The index and decision of the first matching rule, if any (for logs and explanations).
+    pub fn decide(&self, ctx: &RuleContext<'_>) -> Option<(usize, bool)> {
+        self.0
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(ctx))
+            .map(|(i, r)| (i, r.allow))
+    }
+
+    /// Builds rules from config entries; errors say which rule and field is wrong.
+    pub fn from_config(configs: Vec<RuleConfig>) -> Result<Rules, RuleError> {
+        configs
+            .into_iter()
+            .enumerate()
+            .map(|(index, c)| {
+                Rule::try_from(c).map_err(|e| RuleError::At {
+                    index,
+                    source: Box::new(e),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Rules)
+    }
+
+    /// Appends a rule.
+    pub fn push(&mut self, rule: Rule) {
+        self.0.push(rule);
+    }
+
+    /// The rules in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, Rule> {
+        self.0.iter()
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<Rule> for Rules {
+    fn from_iter<T: IntoIterator<Item = Rule>>(iter: T) -> Self {
+        Rules(iter.into_iter().collect())
+    }
+}
+
+/// Rules that can never match: `(shadowed_index, by_index)` where an earlier rule without a
+/// condition covers every path (no `path`, or an identical path list) and a superset of the
+/// methods of the later one. Conservative: it reports only certain shadowing.
+pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (j, later) in rules.0.iter().enumerate() {
+        let by = rules.0[..j].iter().position(|earlier| {
+            earlier.condition.is_none()
+                && match (&earlier.path, &later.path) {
+                    (None, _) => true,
+                    (Some(a), Some(b)) => same_paths(a, b),
+                    (Some(_), None) => false,
+                }
+                && match (&earlier.methods, &later.methods) {
+                    (None, _) => true,
+                    (Some(a), Some(b)) => a.is_superset_of(b),
+                    (Some(a), None) => *a == MethodSet::All,
+                }
+        });
+        if let Some(i) = by {
+            out.push((j, i));
+        }
+    }
+    out
+}
+
+/// Whether two path lists contain the same matchers (order and repetition ignored).
+fn same_paths(a: &[PathMatcher], b: &[PathMatcher]) -> bool {
+    b.iter().all(|p| a.contains(p)) && a.iter().all(|p| b.contains(p))
+}
+
+/// A rule as written in a config file.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    /// A pattern, `{ regex = "..." }`, or a list of them; absent for every path.
+    #[serde(default)]
+    pub path: Option<PathConfig>,
+    /// Method names (or `ALL`); absent for every method.
+    #[serde(default, deserialize_with = "de_methods")]
+    pub methods: Option<Vec<String>>,
+    /// A CEL expression over `user`, `claims`, `method`, `path`.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// The decision when the rule matches (default true).
+    #[serde(default = "default_allow")]
+    pub allow: bool,
+}
+
+fn default_allow() -> bool {
+    true
+}
+
+fn de_methods<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    StringOrList::deserialize(d).map(|s| Some(s.into_vec()))
+}
+
+/// One path entry of a [`RuleConfig`]: a pattern string or a regex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathEntryConfig {
+    /// A regexparam-style pattern.
+    Pattern(String),
+    /// A raw regular expression (`{ regex = "..." }`).
+    Regex(String),
+}
+
+/// The `path` of a [`RuleConfig`]: one entry or a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathConfig(pub Vec<PathEntryConfig>);
+
+impl PathEntryConfig {
+    fn compile(&self) -> Result<PathMatcher, PatternError> {
+        match self {
+            PathEntryConfig::Pattern(p) => PathMatcher::pattern(p),
+            PathEntryConfig::Regex(r) => PathMatcher::regex(r),
+        }
+    }
+}
+
+const PATH_EXPECTING: &str =
+    "a path pattern string, { regex = \"...\" }, or a list of them, e.g. [\"/api/admin/*\"]";
+
+struct EntryVisitor;
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = PathEntryConfig;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(PATH_EXPECTING)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(PathEntryConfig::Pattern(v.to_owned()))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut regex: Option<String> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "regex" if regex.is_none() => regex = Some(map.next_value()?),
+                "regex" => return Err(de::Error::duplicate_field("regex")),
+                other => return Err(de::Error::unknown_field(other, &["regex"])),
+            }
+        }
+        regex
+            .map(PathEntryConfig::Regex)
+            .ok_or_else(|| de::Error::missing_field("regex"))
+    }
+}
+
+impl<'de> Deserialize<'de> for PathEntryConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PathConfig;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(PATH_EXPECTING)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                EntryVisitor.visit_str(v).map(|e| PathConfig(vec![e]))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                EntryVisitor.visit_map(map).map(|e| PathConfig(vec![e]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(e) = seq.next_element::<PathEntryConfig>()? {
+                    out.push(e);
+                }
+                Ok(PathConfig(out))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl TryFrom<RuleConfig> for Rule {
+    type Error = RuleError;
+
+    fn try_from(c: RuleConfig) -> Result<Rule, RuleError> {
+        let path = match c.path {
+            None => None,
+            Some(PathConfig(entries)) => {
+                if entries.is_empty() {
+                    return Err(RuleError::EmptyPathList);
+                }
+                let compiled = entries
+                    .iter()
+                    .map(PathEntryConfig::compile)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|source| RuleError::Field {
+                        field: "path",
+                        source,
+                    })?;
+                Some(compiled)
+            }
+        };
+        let methods = c
+            .methods
+            .map(|names| MethodSet::parse(&names))
+            .transpose()
+            .map_err(|source| RuleError::Field {
+                field: "methods",
+                source,
+            })?;
+        let condition = c.condition.as_deref().map(Condition::cel).transpose()?;
+        Ok(Rule {
+            path,
+            methods,
+            condition,
+            allow: c.allow,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user(id: &str, claims: Json) -> User {
+        User {
+            id: id.to_owned(),
+            claims: claims.as_object().cloned().unwrap(),
+            provider: "test".into(),
+        }
+    }
+
+    fn ctx<'a>(path: &'a str, method: &'a Method, user: &'a User) -> RuleContext<'a> {
+        RuleContext { path, method, user }
+    }
+
+    fn methods(names: &[&str]) -> MethodSet {
+        MethodSet::parse(names).unwrap()
+    }
+
+    /// The checkRules fixture of reference §5.1 / §5.3.
+    fn mastra_rules() -> Rules {
+        Rules(vec![
+            Rule::allow()
+                .with_pattern("/api/admin/*")
+                .unwrap()
+                .with_methods(methods(&["GET"]))
+                .when(|c| c.user.claim("role") == Some(&json!("admin"))),
+            Rule::allow()
+                .with_pattern("/api/users/*")
+                .unwrap()
+                .with_methods(methods(&["GET", "POST"])),
+            Rule::allow().with_path(PathMatcher::regex(r"^\/api\/public\/.*").unwrap()),
+        ])
+    }
+
+    #[test]
+    fn check_rules_admin_get_allowed() {
+        let admin = user("a", json!({"role": "admin"}));
+        assert!(mastra_rules().evaluate(&ctx("/api/admin/settings", &Method::GET, &admin)));
+    }
+
+    #[test]
+    fn check_rules_user_on_admin_denied() {
+        let u = user("u", json!({"role": "user"}));
+        assert!(!mastra_rules().evaluate(&ctx("/api/admin/settings", &Method::GET, &u)));
+    }
+
+    #[test]
+    fn check_rules_users_path_methods() {
+        let u = user("u", json!({"role": "user"}));
+        let r = mastra_rules();
+        assert!(r.evaluate(&ctx("/api/users/123", &Method::GET, &u)));
+        assert!(r.evaluate(&ctx("/api/users/123", &Method::POST, &u)));
+        assert!(!r.evaluate(&ctx("/api/users/123", &Method::DELETE, &u)));
+    }
+
+    #[test]
+    fn check_rules_regex_and_no_match() {
+        let u = user("u", json!({"role": "user"}));
+        let r = mastra_rules();
+        assert!(r.evaluate(&ctx("/api/public/file.jpg", &Method::GET, &u)));
+        assert!(!r.evaluate(&ctx("/api/other/resource", &Method::GET, &u)));
+    }
+
+    #[test]
+    fn path_matches_rule_forms() {
+        let u = user("u", json!({}));
+        let g = Method::GET;
+        // undefined -> applies to all paths
+        assert!(Rule::allow().matches(&ctx("/anything", &g, &u)));
+        // string
+        let s = Rule::allow().with_pattern("/api/users/:id").unwrap();
+        assert!(s.matches(&ctx("/api/users/1", &g, &u)));
+        assert!(!s.matches(&ctx("/api/posts/1", &g, &u)));
+        // regex
+        let r = Rule::allow().with_path(PathMatcher::regex(r"^\/api\/users\/\d+$").unwrap());
+        assert!(r.matches(&ctx("/api/users/123", &g, &u)));
+        assert!(!r.matches(&ctx("/api/users/abc", &g, &u)));
+        // array: any matches
+        let a = Rule::allow()
+            .with_pattern("/api/a/*")
+            .unwrap()
+            .with_pattern("/api/b")
+            .unwrap();
+        assert!(a.matches(&ctx("/api/a/x", &g, &u)));
+        assert!(a.matches(&ctx("/api/b", &g, &u)));
+        assert!(!a.matches(&ctx("/api/c", &g, &u)));
+    }
+
+    #[test]
+    fn first_match_decides_and_allow_false_denies() {
+        let u = user("u", json!({}));
+        let rules = Rules(vec![
+            Rule::deny().with_pattern("/api/secret/*").unwrap(),
+            Rule::allow(),
+        ]);
+        assert!(!rules.evaluate(&ctx("/api/secret/x", &Method::GET, &u)));
+        assert!(rules.evaluate(&ctx("/api/open", &Method::GET, &u)));
+        assert_eq!(
+            rules.decide(&ctx("/api/secret/x", &Method::GET, &u)),
+            Some((0, false))
+        );
+        assert_eq!(
+            rules.decide(&ctx("/api/open", &Method::GET, &u)),
+            Some((1, true))
+        );
+    }
+
+    #[test]
+    fn condition_with_allow_false_denies_when_true() {
+        // Mastra would grant here; DESIGN §4 says the rule decides with its `allow`.
+        let banned = user("b", json!({"banned": true}));
+        let ok = user("o", json!({}));
+        let rules = Rules(vec![
+            Rule::deny().when(|c| c.user.claim("banned") == Some(&json!(true))),
+            Rule::allow(),
+        ]);
+        assert!(!rules.evaluate(&ctx("/api/x", &Method::GET, &banned)));
+        assert!(rules.evaluate(&ctx("/api/x", &Method::GET, &ok)));
+    }
+
+    #[test]
+    fn condition_false_skips_to_next_rule() {
+        let u = user("u", json!({"role": "user"}));
+        let rules = Rules(vec![
+            Rule::allow().when(|c| c.user.claim("role") == Some(&json!("admin"))),
+            Rule::deny().with_pattern("/api/x").unwrap(),
+            Rule::allow(),
+        ]);
+        assert_eq!(
+            rules.decide(&ctx("/api/x", &Method::GET, &u)),
+            Some((1, false))
+        );
+        assert_eq!(
+            rules.decide(&ctx("/api/y", &Method::GET, &u)),
+            Some((2, true))
+        );
+    }
+
+    #[test]
+    fn no_rule_or_no_match_denies() {
+        let u = user("u", json!({}));
+        assert!(!Rules::default().evaluate(&ctx("/api/x", &Method::GET, &u)));
+        let rules = Rules(vec![Rule::allow().with_methods(methods(&["POST"]))]);
+        assert!(!rules.evaluate(&ctx("/api/x", &Method::GET, &u)));
+        assert_eq!(rules.decide(&ctx("/api/x", &Method::GET, &u)), None);
+    }
+
+    #[test]
+    fn closure_sees_path_method_user() {
+        let u = user("u1", json!({}));
+        let rule =
+            Rule::allow().when(|c| c.user.id == "u1" && *c.method == Method::PUT && c.path == "/p");
+        assert!(rule.matches(&ctx("/p", &Method::PUT, &u)));
+        assert!(!rule.matches(&ctx("/p", &Method::GET, &u)));
+    }
+
+    fn cel(src: &str, path: &str, method: &Method, u: &User) -> bool {
+        Condition::cel(src).unwrap().evaluate(&ctx(path, method, u))
+    }
+
+    #[test]
+    fn cel_examples() {
+        let admin = user("u1", json!({"roles": ["admin", "dev"], "role": "admin"}));
+        let other = user("u2", json!({"roles": ["dev"], "role": "user"}));
+        let g = Method::GET;
+        assert!(cel(r#""admin" in claims.roles"#, "/", &g, &admin));
+        assert!(!cel(r#""admin" in claims.roles"#, "/", &g, &other));
+        assert!(cel("claims.role == 'admin'", "/", &g, &admin));
+        assert!(!cel("claims.role == 'admin'", "/", &g, &other));
+        assert!(cel("user.id == 'u1' && method == 'GET'", "/", &g, &admin));
+        assert!(!cel(
+            "user.id == 'u1' && method == 'GET'",
+            "/",
+            &Method::POST,
+            &admin
+        ));
+        assert!(!cel("user.id == 'u1' && method == 'GET'", "/", &g, &other));
+        assert!(cel(
+            "path.startsWith('/api/agents')",
+            "/api/agents/x",
+            &g,
+            &other
+        ));
+        assert!(!cel(
+            "path.startsWith('/api/agents')",
+            "/api/tools",
+            &g,
+            &other
+        ));
+        assert!(cel(
+            "user.provider == 'test' && user.claims.role == 'admin'",
+            "/",
+            &g,
+            &admin
+        ));
+        assert!(cel("claims.roles.exists(r, r == 'dev')", "/", &g, &other));
+    }
+
+    #[test]
+    fn cel_numbers_compare_as_ints() {
+        let u = user(
+            "u",
+            json!({"level": 3, "big": 18446744073709551615u64, "f": 1.5}),
+        );
+        let g = Method::GET;
+        assert!(cel("claims.level == 3", "/", &g, &u));
+        assert!(cel("claims.level >= 2", "/", &g, &u));
+        assert!(cel("claims.f > 1.0", "/", &g, &u));
+        assert!(cel("claims.big == 18446744073709551615u", "/", &g, &u));
+    }
+
+    #[test]
+    fn cel_errors_and_non_bool_are_false() {
+        let u = user("u", json!({"role": "user", "n": 1}));
+        let g = Method::GET;
+        assert!(
+            !cel(r#""admin" in claims.roles"#, "/", &g, &u),
+            "missing claim"
+        );
+        assert!(!cel("claims.missing == 'x'", "/", &g, &u));
+        assert!(!cel("claims.role > 5", "/", &g, &u), "type error");
+        assert!(!cel("claims.n / 0 == 1", "/", &g, &u), "division by zero");
+        assert!(!cel("claims.role", "/", &g, &u), "non-bool result");
+        assert!(!cel("unknown_var == 1", "/", &g, &u), "undeclared variable");
+        // `has()` guards make missing claims explicit.
+        assert!(!cel(
+            "has(claims.roles) && 'admin' in claims.roles",
+            "/",
+            &g,
+            &u
+        ));
+        assert!(cel("!has(claims.roles)", "/", &g, &u));
+        assert!(!cel("[1][5] == 1", "/", &g, &u), "index out of bounds");
+        assert!(!cel("int('x') == 1", "/", &g, &u), "bad conversion");
+        assert!(!cel(
+            "size(claims) > 1 && claims.role.matches('(')",
+            "/",
+            &g,
+            &u
+        ));
+    }
+
+    #[test]
+    fn cel_garbage_is_a_compile_error() {
+        for src in [
+            "",
+            "(((",
+            "'unterminated",
+            "\"",
+            "1 +",
+            "a.b.c(",
+            "}{",
+            "claims..x",
+        ] {
+            assert!(Condition::cel(src).is_err(), "{src:?}");
+        }
+    }
+
+    #[test]
+    fn cel_compile_errors_are_clear() {
+        let e = Condition::cel("claims.role ==").unwrap_err();
+        assert!(matches!(e, RuleError::Cel { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("invalid CEL condition `claims.role ==`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn condition_debug() {
+        assert_eq!(
+            format!("{:?}", Condition::cel("path == '/x'").unwrap()),
+            r#"Condition(cel: "path == '/x'")"#
+        );
+        assert_eq!(
+            format!("{:?}", Condition::new(|_| true)),
+            "Condition(<closure>)"
+        );
+        assert_eq!(Condition::cel("true").unwrap().cel_source(), Some("true"));
+        assert_eq!(Condition::new(|_| true).cel_source(), None);
+    }
+
+    #[test]
+    fn conditions_are_send_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Condition>();
+        assert_send_sync::<Rules>();
+    }
+
+    // --- config ---
+
+    fn configs(v: Json) -> Vec<RuleConfig> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn rules_from_config() {
+        let rules = Rules::from_config(configs(json!([
+            {"path": "/api/admin/*", "methods": ["GET"], "condition": "claims.role == 'admin'"},
+            {"path": "/api/admin/*", "allow": false},
+            {"path": ["/api/users/*", {"regex": "^/api/people/\\d+$"}], "methods": "get"},
+            {"path": {"regex": "^/api/public/"}},
+            {"methods": ["DELETE"], "allow": false},
+        ])))
+        .unwrap();
+        assert_eq!(rules.len(), 5);
+        let admin = user("a", json!({"role": "admin"}));
+        let u = user("u", json!({"role": "user"}));
+        let g = Method::GET;
+        assert!(rules.evaluate(&ctx("/api/admin/x", &g, &admin)));
+        assert!(!rules.evaluate(&ctx("/api/admin/x", &g, &u)));
+        assert!(rules.evaluate(&ctx("/api/users/1", &g, &u)));
+        assert!(rules.evaluate(&ctx("/api/people/7", &g, &u)));
+        assert!(!rules.evaluate(&ctx("/api/people/x", &g, &u)));
+        assert!(rules.evaluate(&ctx("/api/public/a", &Method::DELETE, &u)));
+        assert!(!rules.evaluate(&ctx("/api/other", &Method::DELETE, &u)));
+        assert!(!rules.evaluate(&ctx("/api/other", &g, &u)));
+    }
+
+    #[test]
+    fn rule_config_defaults() {
+        let c: RuleConfig = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(
+            c,
+            RuleConfig {
+                path: None,
+                methods: None,
+                condition: None,
+                allow: true
+            }
+        );
+        let r = Rule::try_from(c).unwrap();
+        assert!(r.path.is_none() && r.methods.is_none() && r.condition.is_none() && r.allow);
+    }
+
+    #[test]
+    fn rule_config_errors_name_the_field() {
+        let e = serde_json::from_value::<RuleConfig>(json!({"paths": "/x"})).unwrap_err();
+        assert!(e.to_string().contains("unknown field `paths`"), "{e}");
+        let e = serde_json::from_value::<RuleConfig>(json!({"path": 5})).unwrap_err();
+        assert!(e.to_string().contains("path pattern string"), "{e}");
+        let e = serde_json::from_value::<RuleConfig>(json!({"path": {"regx": "x"}})).unwrap_err();
+        assert!(e.to_string().contains("unknown field `regx`"), "{e}");
+        let e = serde_json::from_value::<RuleConfig>(json!({"allow": "yes"})).unwrap_err();
+        assert!(e.to_string().contains("bool"), "{e}");
+
+        let e = Rules::from_config(configs(json!([{}, {"path": "api/x"}]))).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("rules[1]: rule field `path`:"), "{msg}");
+        assert!(msg.contains("`api/x`"), "{msg}");
+        let e = Rule::try_from(configs(json!([{"path": {"regex": "("}}])).remove(0)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("rule field `path`: invalid regex `(`"),
+            "{e}"
+        );
+        let e = Rule::try_from(configs(json!([{"path": []}])).remove(0)).unwrap_err();
+        assert_eq!(e, RuleError::EmptyPathList);
+        assert!(
+            e.to_string().contains("rule field `path`: empty list"),
+            "{e}"
+        );
+        let e =
+            Rule::try_from(configs(json!([{"methods": ["GET", "GRAB"]}])).remove(0)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("rule field `methods`: unknown HTTP method `GRAB`"),
+            "{e}"
+        );
+        let e = Rule::try_from(configs(json!([{"condition": "claims.("}])).remove(0)).unwrap_err();
+        assert!(
+            e.to_string().contains("invalid CEL condition `claims.(`"),
+            "{e}"
+        );
+    }
+
+    // --- shadowing lint ---
+
+    #[test]
+    fn shadowed_rules() {
+        let cond = || Condition::new(|_| true);
+        let rules = Rules(vec![
+            /* 0 */ Rule::allow().with_pattern("/a/*").unwrap(),
+            /* 1 */
+            Rule::deny()
+                .with_pattern("/a/*")
+                .unwrap()
+                .with_methods(methods(&["GET"])),
+            /* 2 */
+            Rule::allow()
+                .with_pattern("/b")
+                .unwrap()
+                .with_condition(cond()),
+            /* 3 */ Rule::deny().with_pattern("/b").unwrap(),
+            /* 4 */ Rule::allow().with_methods(methods(&["GET", "POST"])),
+            /* 5 */
+            Rule::deny()
+                .with_pattern("/c")
+                .unwrap()
+                .with_methods(methods(&["POST"])),
+            /* 6 */
+            Rule::deny()
+                .with_pattern("/c")
+                .unwrap()
+                .with_methods(methods(&["PUT"])),
+            /* 7 */ Rule::allow(),
+            /* 8 */ Rule::deny().with_pattern("/d").unwrap(),
+        ]);
+        assert_eq!(shadowed(&rules), vec![(1, 0), (5, 4), (8, 7)]);
+    }
+
+    #[test]
+    fn shadowing_needs_identical_paths_and_method_superset() {
+        let rules = Rules(vec![
+            Rule::allow()
+                .with_pattern("/x")
+                .unwrap()
+                .with_pattern("/y")
+                .unwrap()
+                .with_methods(methods(&["GET", "POST"])),
+            Rule::deny()
+                .with_pattern("/y")
+                .unwrap()
+                .with_pattern("/x")
+                .unwrap()
+                .with_methods(methods(&["GET"])),
+            Rule::deny().with_pattern("/x").unwrap(),
+            Rule::deny()
+                .with_pattern("/x")
+                .unwrap()
+                .with_pattern("/y")
+                .unwrap(),
+            Rule::deny().with_methods(methods(&["ALL"])),
+            Rule::deny(),
+        ]);
+        assert_eq!(shadowed(&rules), vec![(1, 0), (5, 4)]);
+    }
+}
