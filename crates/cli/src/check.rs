@@ -1,0 +1,68 @@
+//! `mastra config check`: parse, validate, build, and lint a configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use mastra_server::config::AuthProviderKind;
+
+/// Runs the check; exit 0 when usable (warnings allowed), 1 when not.
+pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let settings = match crate::serve::load_settings(flag, None) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("INVALID  {e:#}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let cfg = &settings.config;
+    let auth = match mastra_server::app::build_auth(cfg) {
+        Ok(a) => a,
+        Err(e) => {
+            println!("INVALID  {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if let Err(e) = mastra_server::app::build_registry(cfg) {
+        println!("INVALID  {e}");
+        return Ok(ExitCode::from(1));
+    }
+    let mut warnings = Vec::new();
+    if let Some(auth) = &auth {
+        if let Some(rules) = &auth.policy().rules {
+            for (shadowed, by) in mastra_auth::rules::shadowed(rules) {
+                warnings.push(format!(
+                    "auth.rules[{shadowed}] can never match: auth.rules[{by}] matches every request it would"
+                ));
+            }
+        }
+    }
+    match cfg.auth.provider {
+        AuthProviderKind::None => warnings.push(
+            "auth.provider = \"none\": every route is reachable without credentials".into(),
+        ),
+        AuthProviderKind::Jwt => {
+            if let Some(j) = &cfg.auth.jwt {
+                if j.public_key.is_some() && j.audience.is_empty() {
+                    warnings.push(
+                        "auth.jwt.audience is not set: tokens the key's issuer minted for other services are accepted too".into(),
+                    );
+                }
+                if j.public_key.is_some() && j.issuer.is_none() {
+                    warnings.push("auth.jwt.issuer is not set: the issuer is not checked".into());
+                }
+            }
+        }
+        _ => {}
+    }
+    if cfg.server.tls.is_none() && !matches!(cfg.server.host.as_str(), "localhost" | "127.0.0.1" | "::1") {
+        warnings.push(format!(
+            "server.host = {:?} without server.tls: bearer tokens cross the network in clear text unless a TLS proxy fronts the server",
+            cfg.server.host
+        ));
+    }
+    println!("OK  {}", settings.describe());
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,283 @@
+//! Assembly: config -> auth pipeline, agent registry and the axum app, in the order of DESIGN §3.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use mastra_auth::pattern::{MethodSet, PatternList, RoutePattern};
+use mastra_auth::policy::RouteFlag;
+use mastra_auth::providers::{JwtProvider, JwtProviderConfig};
+use mastra_auth::rules::{RuleConfig, Rules};
+use mastra_auth::{Auth, AuthProvider};
+use mastra_core::{Agent, Registry, builtin_tools, model_from_spec};
+use serde::Deserialize;
+
+use crate::config::{ApiRouteConfig, AuthProviderKind, Config, MethodOrAll};
+use crate::http;
+
+/// Why the app could not be built from a (parsed) config. Messages name the setting.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// An auth setting is unusable.
+    #[error("{key}: {message}")]
+    Auth {
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An agent setting is unusable.
+    #[error("{key}: {message}")]
+    Agent {
+        /// Dotted key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A custom route is unusable.
+    #[error("api_routes: {0}")]
+    Routes(String),
+    /// TLS material is unusable.
+    #[error("server.tls: {0}")]
+    Tls(String),
+    /// The listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address tried.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn auth_err(key: impl Into<String>, message: impl ToString) -> BuildError {
+    BuildError::Auth {
+        key: key.into(),
+        message: message.to_string(),
+    }
+}
+
+fn patterns(values: &[toml::Value], key: &str) -> Result<PatternList, BuildError> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            RoutePattern::deserialize(v.clone()).map_err(|e| auth_err(format!("{key}[{i}]"), e))
+        })
+        .collect()
+}
+
+/// The provider named by `[auth]`, or `None` for `provider = "none"`.
+pub fn build_provider(cfg: &Config) -> Result<Option<Arc<dyn AuthProvider>>, BuildError> {
+    match cfg.auth.provider {
+        AuthProviderKind::None => Ok(None),
+        AuthProviderKind::Jwt => {
+            let j = cfg.auth.jwt.clone().unwrap_or_default();
+            let algorithms = if j.algorithms.is_empty() {
+                None
+            } else {
+                Some(
+                    j.algorithms
+                        .iter()
+                        .map(|a| {
+                            mastra_auth::jwt::alg_from_name(a)
+                                .ok_or_else(|| auth_err("auth.jwt.algorithms", format!("unknown algorithm {a:?}")))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+            };
+            let provider = JwtProvider::new(JwtProviderConfig {
+                secret: j.secret.as_ref().map(|s| s.expose().to_owned()),
+                public_key_pem: j.public_key.clone(),
+                algorithms,
+                claims: mastra_auth::jwt::ClaimsPolicy {
+                    issuers: j.issuer.iter().cloned().collect(),
+                    audiences: j.audience.clone(),
+                    require_exp: j.require_exp,
+                    leeway: j.leeway,
+                },
+                max_token_bytes: j.max_token_bytes,
+                cache_capacity: j.cache_capacity,
+                ..JwtProviderConfig::default()
+            })
+            .map_err(|e| auth_err("auth.jwt", e))?;
+            Ok(Some(Arc::new(provider)))
+        }
+    }
+}
+
+fn route_flag(r: &ApiRouteConfig) -> Result<RouteFlag, BuildError> {
+    let (methods, names): (MethodSet, Vec<&str>) = match &r.method {
+        MethodOrAll::All => (MethodSet::All, vec!["ALL"]),
+        MethodOrAll::Method(m) => (MethodSet::only([m.clone()]), vec![m.as_str()]),
+    };
+    let pattern = RoutePattern::with_methods(&r.path, &names)
+        .map_err(|e| BuildError::Routes(format!("{}: {e}", r.path)))?;
+    Ok(RouteFlag {
+        methods,
+        template: r.path.clone(),
+        pattern,
+        requires_auth: r.requires_auth,
+    })
+}
+
+/// The auth pipeline described by the config, or `None` when `auth.provider = "none"`.
+pub fn build_auth(cfg: &Config) -> Result<Option<Auth>, BuildError> {
+    let Some(provider) = build_provider(cfg)? else {
+        return Ok(None);
+    };
+    let mut b = Auth::builder(provider)
+        .api_prefix(&cfg.server.api_prefix)
+        .api_key_query(cfg.auth.api_key_query)
+        .public_list(patterns(&cfg.auth.public, "auth.public")?)
+        .protected_list(patterns(&cfg.auth.protected, "auth.protected")?);
+    if !cfg.auth.rules.is_empty() {
+        let configs = cfg
+            .auth
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                RuleConfig::deserialize(v.clone()).map_err(|e| auth_err(format!("auth.rules[{i}]"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let rules = Rules::from_config(configs).map_err(|e| auth_err("auth.rules", e))?;
+        b = b.rules(rules);
+    }
+    for r in &cfg.api_routes {
+        b = b.route(route_flag(r)?);
+    }
+    Ok(Some(b.build()))
+}
+
+/// The agents of `[[agents]]`, or the demo `weatherAgent` when none are configured.
+pub fn build_registry(cfg: &Config) -> Result<Registry, BuildError> {
+    if cfg.agents.is_empty() {
+        return Ok(Registry::demo());
+    }
+    let tools = builtin_tools();
+    let mut registry = Registry::new();
+    for (i, a) in cfg.agents.iter().enumerate() {
+        let model = model_from_spec(&a.model).map_err(|e| BuildError::Agent {
+            key: format!("agents[{i}].model"),
+            message: e.to_string(),
+        })?;
+        let mut agent = Agent::new(a.id.clone(), a.name.clone(), model)
+            .with_description(a.description.clone())
+            .with_instructions(a.instructions.clone());
+        for t in &a.tools {
+            let tool = tools.get(t).ok_or_else(|| BuildError::Agent {
+                key: format!("agents[{i}].tools"),
+                message: format!(
+                    "unknown tool {t:?}; built-in tools: {}",
+                    tools.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
+            agent = agent.with_tool(t.clone(), tool.clone());
+            registry = registry.with_tool(t.clone(), tool.clone());
+        }
+        registry = registry.with_agent(agent);
+    }
+    Ok(registry)
+}
+
+/// The whole app: routes, then auth (inside routing, so it sees the matched route), body limit,
+/// timeout, CORS and request logs, outermost last.
+pub fn build_router(
+    cfg: &Config,
+    registry: Arc<Registry>,
+    auth: Option<Auth>,
+) -> Result<Router, BuildError> {
+    let prefix = cfg.server.api_prefix.as_str();
+    let mut app = Router::new()
+        .merge(http::health_router(prefix))
+        .nest(prefix, crate::api::router(registry))
+        .merge(
+            http::custom_routes::router(&cfg.api_routes)
+                .map_err(|e| BuildError::Routes(e.to_string()))?,
+        );
+    if cfg.server.openapi {
+        app = app.merge(http::openapi::router(prefix));
+    }
+    app = app.fallback(|| async { http::json_error(::http::StatusCode::NOT_FOUND, "Not Found") });
+    if let Some(auth) = auth {
+        app = app.layer(auth.layer());
+    }
+    app = app
+        .layer(http::limits::body_limit_layer(cfg.server.body_limit.as_u64()))
+        .layer(http::limits::timeout_layer(cfg.server.timeout));
+    if let Some(cors) = http::cors::optional_layer(&cfg.server.cors) {
+        app = app.layer(cors);
+    }
+    if cfg.server.request_logs {
+        app = app.layer(http::logging::layer());
+    }
+    Ok(app)
+}
+
+/// Builds everything from a config: auth, registry, router.
+pub fn build(cfg: &Config) -> Result<Router, BuildError> {
+    let auth = build_auth(cfg)?;
+    let registry = Arc::new(build_registry(cfg)?);
+    build_router(cfg, registry, auth)
+}
+
+/// A bound, ready server: call [`Server::run`] to serve until SIGINT/SIGTERM.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    tls: Option<crate::config::TlsConfig>,
+}
+
+impl Server {
+    /// Binds the configured host and port (port 0 picks a free one).
+    pub async fn bind(cfg: &Config) -> Result<Server, BuildError> {
+        let router = build(cfg)?;
+        if let Some(tls) = &cfg.server.tls {
+            http::tls::rustls_config(tls).map_err(|e| BuildError::Tls(e.to_string()))?;
+        }
+        let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|source| BuildError::Bind { addr, source })?;
+        Ok(Server {
+            listener,
+            router,
+            tls: cfg.server.tls.clone(),
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Whether connections are TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run(self) -> std::io::Result<()> {
+        match self.tls {
+            Some(tls) => {
+                let config = http::tls::rustls_config(&tls).map_err(std::io::Error::other)?;
+                let listener = self.listener.into_std()?;
+                http::tls::serve(
+                    listener,
+                    self.router,
+                    config,
+                    http::shutdown::signal(),
+                    Some(std::time::Duration::from_secs(10)),
+                )
+                .await
+            }
+            None => {
+                axum::serve(self.listener, self.router)
+                    .with_graceful_shutdown(http::shutdown::signal())
+                    .await
+            }
+        }
+    }
+}
