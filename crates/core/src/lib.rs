@@ -20,6 +20,9 @@ pub mod registry;
 pub mod tool;
 pub mod util;
 
+/// Re-export so implementors of [`LanguageModel`] and [`Tool`] need no extra dependency.
+pub use async_trait::async_trait;
+
 pub use agent::{
     Agent, AgentError, AgentEvent, AgentOutput, AgentRequest, ClientTool, DEFAULT_MAX_STEPS,
     StepResult, StepType, ToolResult,

@@ -1,0 +1,123 @@
+//! The Mastra HTTP API for agents and tools (routes relative to the API prefix; the
+//! server nests this under `/api`). Independent of auth, which wraps the whole app.
+//!
+//! Routes: `GET /agents`, `GET /agents/{agentId}`, `POST /agents/{agentId}/generate`,
+//! `POST /agents/{agentId}/stream`, `GET /agents/{agentId}/tools/{toolId}`,
+//! `POST /agents/{agentId}/tools/{toolId}/execute`, `GET /tools`, `GET /tools/{toolId}`,
+//! `POST /tools/{toolId}/execute`. Shapes follow the Mastra 1.x server (see
+//! `shared/spec/mastra-http-api-reference.md` §2, §4, §5, §9).
+
+mod agents;
+mod body;
+mod tools;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use mastra_core::Registry;
+use serde::Serialize;
+use serde_json::json;
+
+/// The agents + tools API with its state applied; mount it with `nest("/api", ...)`.
+pub fn router(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route("/agents", get(agents::list))
+        .route("/agents/{agentId}", get(agents::details))
+        .route("/agents/{agentId}/generate", post(agents::generate))
+        .route("/agents/{agentId}/stream", post(agents::stream))
+        .route("/agents/{agentId}/tools/{toolId}", get(tools::agent_tool))
+        .route(
+            "/agents/{agentId}/tools/{toolId}/execute",
+            post(tools::agent_tool_execute),
+        )
+        .route("/tools", get(tools::list))
+        .route("/tools/{toolId}", get(tools::details))
+        .route("/tools/{toolId}/execute", post(tools::execute))
+        // Mastra (Hono) answers a wrong method on a known path like an unknown route.
+        .method_not_allowed_fallback(not_found_text)
+        .with_state(registry)
+}
+
+async fn not_found_text() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
+        "404 Not Found",
+    )
+        .into_response()
+}
+
+/// One validation problem: `{"field": "<dotted path>", "message": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// Dotted path of the offending field (`messages`, `body`, `root`, ...).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Issue {
+    /// An issue for `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error answer of the API; every variant renders as JSON with a top-level `error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `{"error":"Invalid request body","issues":[...]}`.
+    #[error("Invalid request body")]
+    InvalidBody(Vec<Issue>),
+    /// 404 `{"error":"<message>"}`.
+    #[error("{0}")]
+    NotFound(String),
+    /// 413 `{"error":"Request body too large"}`.
+    #[error("Request body too large")]
+    TooLarge,
+    /// 500 `{"error":"<message>"}` (messages never carry secrets).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// 404 for an unknown agent id, worded as Mastra does.
+    pub fn agent_not_found(id: &str) -> Self {
+        ApiError::NotFound(format!("Agent with id {id} not found"))
+    }
+
+    /// 404 for an unknown tool.
+    pub fn tool_not_found() -> Self {
+        ApiError::NotFound("Tool not found".into())
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            ApiError::InvalidBody(issues) => {
+                json!({"error": "Invalid request body", "issues": issues})
+            }
+            other => json!({"error": other.to_string()}),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
