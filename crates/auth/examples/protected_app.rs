@@ -33,7 +33,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
 
     let app = Router::new()
-        .route("/api/status", get(|| async { axum::Json(json!({"ok": true})) }))
+        .route(
+            "/api/status",
+            get(|| async { axum::Json(json!({"ok": true})) }),
+        )
         .route(
             "/api/hello",
             get(|AuthUser(user): AuthUser| async move { axum::Json(json!({"hello": user.id})) }),

@@ -55,11 +55,11 @@ impl VerifiedTokenCache {
     pub fn get(&self, token: &str, now: u64, leeway: Duration) -> Option<Arc<User>> {
         let key = Self::key(token);
         let entry = self.inner.get(&key)?;
-        if let Some(exp) = entry.exp {
-            if exp + leeway.as_secs() as f64 <= now as f64 {
-                self.inner.invalidate(&key);
-                return None;
-            }
+        if let Some(exp) = entry.exp
+            && exp + leeway.as_secs() as f64 <= now as f64
+        {
+            self.inner.invalidate(&key);
+            return None;
         }
         Some(entry.user)
     }

@@ -102,7 +102,10 @@ impl AuthError {
                 );
             }
             AuthError::Unavailable { retry_after, .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs()),
+                );
             }
             AuthError::Forbidden => {}
         }

@@ -144,7 +144,8 @@ pub fn parse(token: &str, max_bytes: usize) -> Result<ParsedToken<'_>, Rejection
         });
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         let n = token.split('.').count();
         return Err(Rejection::Malformed(format!(
@@ -189,7 +190,11 @@ fn parse_header(bytes: &[u8]) -> Result<Header, Rejection> {
     }
     let alg = match map.get("alg") {
         Some(Value::String(a)) => a,
-        Some(_) => return Err(Rejection::Malformed("header \"alg\" is not a string".into())),
+        Some(_) => {
+            return Err(Rejection::Malformed(
+                "header \"alg\" is not a string".into(),
+            ));
+        }
         None => return Err(Rejection::Malformed("header has no \"alg\"".into())),
     };
     if alg.eq_ignore_ascii_case("none") {
@@ -284,10 +289,10 @@ pub fn verify_signature(token: &ParsedToken<'_>, keys: &[VerifyKey]) -> Result<(
     let mut alg_ok = false;
     let mut kid_ok = token.header.kid.is_none();
     for k in keys {
-        if let (Some(want), Some(have)) = (&token.header.kid, &k.kid) {
-            if want != have {
-                continue;
-            }
+        if let (Some(want), Some(have)) = (&token.header.kid, &k.kid)
+            && want != have
+        {
+            continue;
         }
         kid_ok = true;
         if !k.algorithms.contains(&alg) {
@@ -295,7 +300,12 @@ pub fn verify_signature(token: &ParsedToken<'_>, keys: &[VerifyKey]) -> Result<(
         }
         alg_ok = true;
         if matches!(
-            jsonwebtoken::crypto::verify(token.signature, token.signing_input.as_bytes(), &k.key, alg),
+            jsonwebtoken::crypto::verify(
+                token.signature,
+                token.signing_input.as_bytes(),
+                &k.key,
+                alg
+            ),
             Ok(true)
         ) {
             return Ok(());
@@ -371,20 +381,20 @@ pub fn check_claims(
         None if policy.require_exp => return Err(Rejection::MissingClaim("exp")),
         _ => {}
     }
-    if let Some(nbf) = nbf {
-        if nbf > nowf + leewayf {
-            return Err(Rejection::NotYetValid { nbf, now, leeway });
-        }
+    if let Some(nbf) = nbf
+        && nbf > nowf + leewayf
+    {
+        return Err(Rejection::NotYetValid { nbf, now, leeway });
     }
-    if let Some(iat) = iat {
-        if iat > nowf + leewayf {
-            return Err(Rejection::IssuedInFuture { iat, now, leeway });
-        }
+    if let Some(iat) = iat
+        && iat > nowf + leewayf
+    {
+        return Err(Rejection::IssuedInFuture { iat, now, leeway });
     }
-    if let Some(sub) = claims.get("sub") {
-        if !sub.is_string() {
-            return Err(Rejection::ClaimType("sub"));
-        }
+    if let Some(sub) = claims.get("sub")
+        && !sub.is_string()
+    {
+        return Err(Rejection::ClaimType("sub"));
     }
     let iss = match claims.get("iss") {
         None => None,

@@ -15,7 +15,7 @@ use tower::{Layer, Service};
 use crate::User;
 use crate::error::AuthError;
 use crate::pattern::{PatternList, RoutePattern};
-use crate::policy::{AuthzRequest, Authorizer, Need, Policy, RouteFlag};
+use crate::policy::{Authorizer, AuthzRequest, Need, Policy, RouteFlag};
 use crate::provider::AuthProvider;
 use crate::rules::Rules;
 use crate::token::TokenExtractor;

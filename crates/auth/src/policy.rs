@@ -104,7 +104,8 @@ impl Policy {
         let mut p = Policy::default();
         let pat = |s: &str| RoutePattern::path(s).expect("built-in default pattern is valid");
         p.protected.push(pat(&format!("{prefix}/*")));
-        p.public.push(pat(if prefix.is_empty() { "/" } else { prefix }));
+        p.public
+            .push(pat(if prefix.is_empty() { "/" } else { prefix }));
         p.public.push(pat("/health"));
         p
     }

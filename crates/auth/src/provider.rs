@@ -19,8 +19,11 @@ pub trait AuthProvider: Send + Sync + 'static {
     fn name(&self) -> &str;
 
     /// Verifies a credential.
-    async fn authenticate_token(&self, token: &str, parts: &Parts)
-    -> Result<Option<User>, AuthError>;
+    async fn authenticate_token(
+        &self,
+        token: &str,
+        parts: &Parts,
+    ) -> Result<Option<User>, AuthError>;
 
     /// Decides whether an authenticated user may proceed. Default: any verified user.
     async fn authorize_user(&self, _user: &User, _parts: &Parts) -> Result<bool, AuthError> {

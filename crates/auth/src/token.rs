@@ -57,8 +57,9 @@ impl TokenExtractor {
             )),
             (Some(h), _) => Ok(Some(h)),
             (None, Some(q)) => Ok(Some((q, TokenSource::QueryApiKey))),
-            (None, None) => Ok(from_cookies(&parts.headers, cookie_names)
-                .map(|c| (c, TokenSource::Cookie))),
+            (None, None) => {
+                Ok(from_cookies(&parts.headers, cookie_names).map(|c| (c, TokenSource::Cookie)))
+            }
         }
     }
 }
@@ -69,7 +70,9 @@ fn from_header(headers: &HeaderMap) -> Result<Option<(String, TokenSource)>, Aut
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(AuthError::ConflictingTokens("more than one Authorization header"));
+        return Err(AuthError::ConflictingTokens(
+            "more than one Authorization header",
+        ));
     }
     let Ok(value) = value.to_str() else {
         return Ok(None);
@@ -106,7 +109,9 @@ fn from_query(query: Option<&str>) -> Result<Option<String>, AuthError> {
         }
         match &found {
             Some(prev) if *prev != v => {
-                return Err(AuthError::ConflictingTokens("apiKey given twice with different values"));
+                return Err(AuthError::ConflictingTokens(
+                    "apiKey given twice with different values",
+                ));
             }
             _ => found = Some(v),
         }
@@ -121,10 +126,11 @@ fn from_cookies(headers: &HeaderMap, names: &[&str]) -> Option<String> {
     for value in headers.get_all(COOKIE) {
         let Ok(value) = value.to_str() else { continue };
         for pair in value.split(';') {
-            if let Some((k, v)) = pair.trim().split_once('=') {
-                if names.contains(&k) && !v.is_empty() {
-                    return Some(v.to_owned());
-                }
+            if let Some((k, v)) = pair.trim().split_once('=')
+                && names.contains(&k)
+                && !v.is_empty()
+            {
+                return Some(v.to_owned());
             }
         }
     }
@@ -176,7 +182,10 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
-    fn get(headers: &[(&str, &str)], uri: &str) -> Result<Option<(String, TokenSource)>, AuthError> {
+    fn get(
+        headers: &[(&str, &str)],
+        uri: &str,
+    ) -> Result<Option<(String, TokenSource)>, AuthError> {
         TokenExtractor::default().extract(&parts(headers, uri), &["session"])
     }
 
@@ -201,7 +210,15 @@ mod tests {
 
     #[test]
     fn other_schemes_and_shapes_are_no_token() {
-        for v in ["Basic abc", "NotBearer abc", "Bearer", "Bearer a b", "a b", "", "   "] {
+        for v in [
+            "Basic abc",
+            "NotBearer abc",
+            "Bearer",
+            "Bearer a b",
+            "a b",
+            "",
+            "   ",
+        ] {
             assert_eq!(get(&[("authorization", v)], "/").unwrap(), None, "{v:?}");
         }
     }
@@ -245,7 +262,11 @@ mod tests {
             Some(("tok".into(), TokenSource::Cookie))
         );
         assert_eq!(
-            get(&[("cookie", "session=c"), ("authorization", "Bearer h")], "/").unwrap(),
+            get(
+                &[("cookie", "session=c"), ("authorization", "Bearer h")],
+                "/"
+            )
+            .unwrap(),
             Some(("h".into(), TokenSource::BearerHeader))
         );
         assert_eq!(get(&[("cookie", "other=tok")], "/").unwrap(), None);

@@ -23,7 +23,11 @@ impl User {
             .find_map(|k| claims.get(*k).and_then(Value::as_str))
             .unwrap_or_default()
             .to_owned();
-        Self { id, claims, provider }
+        Self {
+            id,
+            claims,
+            provider,
+        }
     }
 
     /// A claim by name.

@@ -59,11 +59,26 @@ fn every_hmac_and_public_key_algorithm_verifies() {
         Algorithm::PS384,
         Algorithm::PS512,
     ] {
-        assert!(pem("rsa2048.pub").verify(&sign(alg, &claims)).is_ok(), "{alg:?}");
+        assert!(
+            pem("rsa2048.pub").verify(&sign(alg, &claims)).is_ok(),
+            "{alg:?}"
+        );
     }
-    assert!(pem("p256.pub").verify(&sign(Algorithm::ES256, &claims)).is_ok());
-    assert!(pem("p384.pub").verify(&sign(Algorithm::ES384, &claims)).is_ok());
-    assert!(pem("ed25519.pub").verify(&sign(Algorithm::EdDSA, &claims)).is_ok());
+    assert!(
+        pem("p256.pub")
+            .verify(&sign(Algorithm::ES256, &claims))
+            .is_ok()
+    );
+    assert!(
+        pem("p384.pub")
+            .verify(&sign(Algorithm::ES384, &claims))
+            .is_ok()
+    );
+    assert!(
+        pem("ed25519.pub")
+            .verify(&sign(Algorithm::EdDSA, &claims))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -71,7 +86,9 @@ fn algorithm_is_bound_to_the_key() {
     let claims = json!({"sub": "u"});
     // HS token against a public-key-only provider.
     assert_eq!(
-        pem("rsa2048.pub").verify(&sign(Algorithm::HS256, &claims)).unwrap_err(),
+        pem("rsa2048.pub")
+            .verify(&sign(Algorithm::HS256, &claims))
+            .unwrap_err(),
         Rejection::AlgorithmNotAllowed("HS256".into())
     );
     // RS token against an HMAC-only provider.
@@ -81,7 +98,9 @@ fn algorithm_is_bound_to_the_key() {
     );
     // ES384 token against a P-256 key.
     assert_eq!(
-        pem("p256.pub").verify(&sign(Algorithm::ES384, &claims)).unwrap_err(),
+        pem("p256.pub")
+            .verify(&sign(Algorithm::ES384, &claims))
+            .unwrap_err(),
         Rejection::AlgorithmNotAllowed("ES384".into())
     );
     // Algorithm confusion: HS256 signed with the RSA public key PEM as the secret.
@@ -124,7 +143,9 @@ fn wrong_secret_is_bad_signature() {
     ))
     .unwrap();
     assert_eq!(
-        other.verify(&sign(Algorithm::HS256, &json!({"sub": "u"}))).unwrap_err(),
+        other
+            .verify(&sign(Algorithm::HS256, &json!({"sub": "u"})))
+            .unwrap_err(),
         Rejection::BadSignature
     );
 }
@@ -136,13 +157,19 @@ fn tampered_payload_is_bad_signature() {
     use base64::Engine;
     let admin = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"sub":"admin"}"#);
     parts[1] = &admin;
-    assert_eq!(hs().verify(&parts.join(".")).unwrap_err(), Rejection::BadSignature);
+    assert_eq!(
+        hs().verify(&parts.join(".")).unwrap_err(),
+        Rejection::BadSignature
+    );
 }
 
 #[test]
 fn alg_none_in_any_casing() {
     for alg in ["none", "None", "NONE", "nOnE"] {
-        let t = raw_hs256(&format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#), r#"{"sub":"u"}"#);
+        let t = raw_hs256(
+            &format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#),
+            r#"{"sub":"u"}"#,
+        );
         assert_eq!(hs().verify(&t).unwrap_err(), Rejection::AlgNone, "{alg}");
     }
 }
@@ -150,11 +177,20 @@ fn alg_none_in_any_casing() {
 #[test]
 fn unknown_alg_crit_and_b64_refused() {
     let t = raw_hs256(r#"{"alg":"HS999"}"#, r#"{}"#);
-    assert_eq!(hs().verify(&t).unwrap_err(), Rejection::UnsupportedAlgorithm("HS999".into()));
+    assert_eq!(
+        hs().verify(&t).unwrap_err(),
+        Rejection::UnsupportedAlgorithm("HS999".into())
+    );
     let t = raw_hs256(r#"{"alg":"HS256","crit":["exp"]}"#, r#"{}"#);
-    assert_eq!(hs().verify(&t).unwrap_err(), Rejection::UnsupportedHeader("crit"));
+    assert_eq!(
+        hs().verify(&t).unwrap_err(),
+        Rejection::UnsupportedHeader("crit")
+    );
     let t = raw_hs256(r#"{"alg":"HS256","b64":false}"#, r#"{}"#);
-    assert_eq!(hs().verify(&t).unwrap_err(), Rejection::UnsupportedHeader("b64"));
+    assert_eq!(
+        hs().verify(&t).unwrap_err(),
+        Rejection::UnsupportedHeader("b64")
+    );
 }
 
 #[test]
@@ -191,33 +227,51 @@ fn base64_of(s: &str) -> String {
 #[test]
 fn duplicate_members_refused() {
     let t = raw_hs256(r#"{"alg":"HS256","alg":"none"}"#, r#"{}"#);
-    assert!(matches!(hs().verify(&t).unwrap_err(), Rejection::Malformed(_)));
+    assert!(matches!(
+        hs().verify(&t).unwrap_err(),
+        Rejection::Malformed(_)
+    ));
     let t = raw_hs256(r#"{"alg":"HS256"}"#, r#"{"sub":"a","sub":"admin"}"#);
-    assert!(matches!(hs().verify(&t).unwrap_err(), Rejection::Malformed(_)));
+    assert!(matches!(
+        hs().verify(&t).unwrap_err(),
+        Rejection::Malformed(_)
+    ));
 }
 
 #[test]
 fn oversize_token_refused_before_parsing() {
     let big = "a".repeat(20_000);
-    assert!(matches!(hs().verify(&big).unwrap_err(), Rejection::TooLarge { .. }));
+    assert!(matches!(
+        hs().verify(&big).unwrap_err(),
+        Rejection::TooLarge { .. }
+    ));
 }
 
 #[test]
 fn expiry_with_leeway_boundaries() {
     let p = with_claims(ClaimsPolicy::default());
     let n = now();
-    assert!(p.verify(&sign(Algorithm::HS256, &json!({"exp": n - 29}))).is_ok());
+    assert!(
+        p.verify(&sign(Algorithm::HS256, &json!({"exp": n - 29})))
+            .is_ok()
+    );
     assert!(matches!(
-        p.verify(&sign(Algorithm::HS256, &json!({"exp": n - 32}))).unwrap_err(),
+        p.verify(&sign(Algorithm::HS256, &json!({"exp": n - 32})))
+            .unwrap_err(),
         Rejection::Expired { .. }
     ));
-    assert!(p.verify(&sign(Algorithm::HS256, &json!({"nbf": n + 29}))).is_ok());
+    assert!(
+        p.verify(&sign(Algorithm::HS256, &json!({"nbf": n + 29})))
+            .is_ok()
+    );
     assert!(matches!(
-        p.verify(&sign(Algorithm::HS256, &json!({"nbf": n + 32}))).unwrap_err(),
+        p.verify(&sign(Algorithm::HS256, &json!({"nbf": n + 32})))
+            .unwrap_err(),
         Rejection::NotYetValid { .. }
     ));
     assert!(matches!(
-        p.verify(&sign(Algorithm::HS256, &json!({"iat": n + 3600}))).unwrap_err(),
+        p.verify(&sign(Algorithm::HS256, &json!({"iat": n + 3600})))
+            .unwrap_err(),
         Rejection::IssuedInFuture { .. }
     ));
     let strict = with_claims(ClaimsPolicy {
@@ -225,7 +279,9 @@ fn expiry_with_leeway_boundaries() {
         ..Default::default()
     });
     assert!(matches!(
-        strict.verify(&sign(Algorithm::HS256, &json!({"exp": n - 2}))).unwrap_err(),
+        strict
+            .verify(&sign(Algorithm::HS256, &json!({"exp": n - 2})))
+            .unwrap_err(),
         Rejection::Expired { .. }
     ));
 }
@@ -237,10 +293,14 @@ fn require_exp() {
         ..Default::default()
     });
     assert_eq!(
-        p.verify(&sign(Algorithm::HS256, &json!({"sub": "u"}))).unwrap_err(),
+        p.verify(&sign(Algorithm::HS256, &json!({"sub": "u"})))
+            .unwrap_err(),
         Rejection::MissingClaim("exp")
     );
-    assert!(p.verify(&sign(Algorithm::HS256, &json!({"exp": now() + 60}))).is_ok());
+    assert!(
+        p.verify(&sign(Algorithm::HS256, &json!({"exp": now() + 60})))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -262,12 +322,22 @@ fn typed_claims() {
         );
     }
     // Fractional NumericDate values are valid numbers.
-    assert!(p.verify(&sign(Algorithm::HS256, &json!({"exp": now() as f64 + 60.5}))).is_ok());
+    assert!(
+        p.verify(&sign(
+            Algorithm::HS256,
+            &json!({"exp": now() as f64 + 60.5})
+        ))
+        .is_ok()
+    );
     assert!(matches!(
-        p.verify(&sign(Algorithm::HS256, &json!({"exp": -1}))).unwrap_err(),
+        p.verify(&sign(Algorithm::HS256, &json!({"exp": -1})))
+            .unwrap_err(),
         Rejection::Expired { .. }
     ));
-    assert!(p.verify(&sign(Algorithm::HS256, &json!({"exp": 1e300}))).is_ok());
+    assert!(
+        p.verify(&sign(Algorithm::HS256, &json!({"exp": 1e300})))
+            .is_ok()
+    );
 }
 
 #[test]
@@ -282,12 +352,16 @@ fn issuer_and_audience() {
     let ok_arr = json!({"iss": "https://issuer.example/", "aud": ["x", "api://mastra"]});
     assert!(p.verify(&sign(Algorithm::HS256, &ok_arr)).is_ok());
     assert!(matches!(
-        p.verify(&sign(Algorithm::HS256, &json!({"iss": "https://evil/", "aud": "api://mastra"})))
-            .unwrap_err(),
+        p.verify(&sign(
+            Algorithm::HS256,
+            &json!({"iss": "https://evil/", "aud": "api://mastra"})
+        ))
+        .unwrap_err(),
         Rejection::IssuerMismatch { .. }
     ));
     assert_eq!(
-        p.verify(&sign(Algorithm::HS256, &json!({"aud": "api://mastra"}))).unwrap_err(),
+        p.verify(&sign(Algorithm::HS256, &json!({"aud": "api://mastra"})))
+            .unwrap_err(),
         Rejection::MissingClaim("iss")
     );
     assert!(matches!(
@@ -299,8 +373,11 @@ fn issuer_and_audience() {
         Rejection::AudienceMismatch { .. }
     ));
     assert_eq!(
-        p.verify(&sign(Algorithm::HS256, &json!({"iss": "https://issuer.example/"})))
-            .unwrap_err(),
+        p.verify(&sign(
+            Algorithm::HS256,
+            &json!({"iss": "https://issuer.example/"})
+        ))
+        .unwrap_err(),
         Rejection::MissingClaim("aud")
     );
 }
@@ -341,7 +418,10 @@ fn cache_serves_repeat_tokens_and_rechecks_expiry() {
     let t = sign(Algorithm::HS256, &json!({"sub": "u", "exp": now() + 60}));
     let a = p.verify(&t).unwrap();
     let b = p.verify(&t).unwrap();
-    assert!(std::sync::Arc::ptr_eq(&a, &b), "second verify should come from the cache");
+    assert!(
+        std::sync::Arc::ptr_eq(&a, &b),
+        "second verify should come from the cache"
+    );
     // A forged token never hits the cache entry of a good one.
     let forged = format!("{}x", &t[..t.len() - 1]);
     assert!(p.verify(&forged).is_err());

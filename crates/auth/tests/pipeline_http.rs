@@ -30,8 +30,14 @@ fn flag(method: &str, template: &str, requires_auth: bool) -> RouteFlag {
 
 fn app(auth: Auth) -> Router {
     Router::new()
-        .route("/health", get(|| async { axum::Json(json!({"success": true})) }))
-        .route("/api", get(|| async { axum::Json(json!({"name": "test"})) }))
+        .route(
+            "/health",
+            get(|| async { axum::Json(json!({"success": true})) }),
+        )
+        .route(
+            "/api",
+            get(|| async { axum::Json(json!({"name": "test"})) }),
+        )
         .route(
             "/api/agents",
             get(|user: Option<AuthUser>| async move {
@@ -73,7 +79,10 @@ async fn serve(router: Router) -> String {
 }
 
 fn token(sub: &str) -> String {
-    sign(Algorithm::HS256, &json!({"sub": sub, "role": "user", "exp": now() + 600}))
+    sign(
+        Algorithm::HS256,
+        &json!({"sub": sub, "role": "user", "exp": now() + 600}),
+    )
 }
 
 async fn call(
@@ -106,27 +115,60 @@ async fn defaults_public_and_protected() {
     assert_eq!(call(&base, "GET", "/health", &[]).await.0, StatusCode::OK);
     assert_eq!(call(&base, "GET", "/api", &[]).await.0, StatusCode::OK);
     // `/api` allows one trailing slash, so `/api/` is public too; the router has no such route.
-    assert_eq!(call(&base, "GET", "/api/", &[]).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        call(&base, "GET", "/api/", &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
     // Outside the API prefix and not a custom route: not protected.
-    assert_eq!(call(&base, "GET", "/site/page", &[]).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&base, "GET", "/site/page", &[]).await.0,
+        StatusCode::OK
+    );
     let (s, www, body) = call(&base, "GET", "/api/agents", &[]).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(www.as_deref(), Some("Bearer"));
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": "Authentication required"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"error": "Authentication required"})
+    );
 }
 
 #[tokio::test]
 async fn valid_token_reaches_handler_with_user() {
     let base = serve(app(default_auth())).await;
     let t = token("alice");
-    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", &bearer(&t))]).await;
+    let (s, _, body) = call(
+        &base,
+        "GET",
+        "/api/agents",
+        &[("authorization", &bearer(&t))],
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": "alice"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": "alice"})
+    );
     // Lower-case scheme, bare token and the apiKey query all work.
     let lower = format!("bearer {t}");
-    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &lower)]).await.0, StatusCode::OK);
-    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &t)]).await.0, StatusCode::OK);
-    assert_eq!(call(&base, "GET", &format!("/api/agents?apiKey={t}"), &[]).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&base, "GET", "/api/agents", &[("authorization", &lower)])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, "GET", "/api/agents", &[("authorization", &t)])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(&base, "GET", &format!("/api/agents?apiKey={t}"), &[])
+            .await
+            .0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -136,11 +178,20 @@ async fn invalid_token_401_with_invalid_token_challenge() {
         let (s, www, body) = call(&base, "GET", "/api/agents", &[("authorization", h)]).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{h}");
         assert_eq!(www.as_deref(), Some("Bearer error=\"invalid_token\""));
-        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": "Invalid or expired token"}));
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({"error": "Invalid or expired token"})
+        );
         assert!(!body.contains("garbage"));
     }
     let expired = sign(Algorithm::HS256, &json!({"sub": "a", "exp": now() - 3600}));
-    let (s, _, _) = call(&base, "GET", "/api/agents", &[("authorization", &bearer(&expired))]).await;
+    let (s, _, _) = call(
+        &base,
+        "GET",
+        "/api/agents",
+        &[("authorization", &bearer(&expired))],
+    )
+    .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -184,7 +235,9 @@ async fn api_key_query_can_be_turned_off() {
     let base = serve(app(auth)).await;
     let t = token("a");
     assert_eq!(
-        call(&base, "GET", &format!("/api/agents?apiKey={t}"), &[]).await.0,
+        call(&base, "GET", &format!("/api/agents?apiKey={t}"), &[])
+            .await
+            .0,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -192,16 +245,30 @@ async fn api_key_query_can_be_turned_off() {
 #[tokio::test]
 async fn unknown_api_route_401_without_token_404_with() {
     let base = serve(app(default_auth())).await;
-    assert_eq!(call(&base, "GET", "/api/nope", &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&base, "GET", "/api/nope", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let t = token("a");
     assert_eq!(
-        call(&base, "GET", "/api/nope", &[("authorization", &bearer(&t))]).await.0,
+        call(&base, "GET", "/api/nope", &[("authorization", &bearer(&t))])
+            .await
+            .0,
         StatusCode::NOT_FOUND
     );
     // Path variants never reach a protected handler unauthenticated.
-    for p in ["/API/agents", "/api/agents/", "/api//agents", "/api/./agents", "/api/%61gents"] {
+    for p in [
+        "/API/agents",
+        "/api/agents/",
+        "/api//agents",
+        "/api/./agents",
+        "/api/%61gents",
+    ] {
         let s = call(&base, "GET", p, &[]).await.0;
-        assert!(s == StatusCode::UNAUTHORIZED || s == StatusCode::NOT_FOUND, "{p}: {s}");
+        assert!(
+            s == StatusCode::UNAUTHORIZED || s == StatusCode::NOT_FOUND,
+            "{p}: {s}"
+        );
         assert_ne!(s, StatusCode::OK, "{p}");
     }
 }
@@ -210,13 +277,22 @@ async fn unknown_api_route_401_without_token_404_with() {
 async fn custom_route_flags() {
     let base = serve(app(default_auth())).await;
     // requires_auth = false on a template applies to a concrete path.
-    assert_eq!(call(&base, "GET", "/other/route/test", &[]).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&base, "GET", "/other/route/test", &[]).await.0,
+        StatusCode::OK
+    );
     // requires_auth = true outside /api is protected.
-    assert_eq!(call(&base, "GET", "/secure/x", &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&base, "GET", "/secure/x", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let t = token("bob");
     let (s, _, body) = call(&base, "GET", "/secure/x", &[("authorization", &bearer(&t))]).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": "bob"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": "bob"})
+    );
 }
 
 #[tokio::test]
@@ -226,7 +302,10 @@ async fn requires_auth_true_beats_public_pattern() {
         .route(flag("GET", "/secure/{id}", true))
         .build();
     let base = serve(app(auth)).await;
-    assert_eq!(call(&base, "GET", "/secure/x", &[]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&base, "GET", "/secure/x", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -238,7 +317,10 @@ async fn configured_public_paths_with_methods() {
     let (s, _, body) = call(&base, "GET", "/api/agents", &[]).await;
     // Public: the handler runs without a user.
     assert_eq!(s, StatusCode::OK, "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"user": null}));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": null})
+    );
     assert_eq!(
         call(&base, "POST", "/api/agents/x/generate", &[]).await.0,
         StatusCode::UNAUTHORIZED
@@ -252,7 +334,10 @@ async fn preflight_passes_plain_options_does_not() {
         &base,
         "OPTIONS",
         "/api/agents",
-        &[("origin", "http://x"), ("access-control-request-method", "GET")],
+        &[
+            ("origin", "http://x"),
+            ("access-control-request-method", "GET"),
+        ],
     )
     .await;
     assert_ne!(s, StatusCode::UNAUTHORIZED);
@@ -263,7 +348,13 @@ async fn preflight_passes_plain_options_does_not() {
 #[tokio::test]
 async fn no_dev_playground_bypass() {
     let base = serve(app(default_auth())).await;
-    let (s, _, _) = call(&base, "GET", "/api/agents", &[("x-mastra-dev-playground", "true")]).await;
+    let (s, _, _) = call(
+        &base,
+        "GET",
+        "/api/agents",
+        &[("x-mastra-dev-playground", "true")],
+    )
+    .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -294,16 +385,49 @@ async fn rules_decide_first_match_and_deny_by_default() {
     let user = sign(Algorithm::HS256, &json!({"sub": "u", "roles": ["user"]}));
     let admin = sign(Algorithm::HS256, &json!({"sub": "a", "roles": ["admin"]}));
     let banned = sign(Algorithm::HS256, &json!({"sub": "b", "role": "banned"}));
-    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &bearer(&user))]).await.0, StatusCode::OK);
-    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", &bearer(&banned))]).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": "Access denied"}));
     assert_eq!(
-        call(&base, "POST", "/api/agents/x/generate", &[("authorization", &bearer(&user))]).await.0,
+        call(
+            &base,
+            "GET",
+            "/api/agents",
+            &[("authorization", &bearer(&user))]
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    let (s, _, body) = call(
+        &base,
+        "GET",
+        "/api/agents",
+        &[("authorization", &bearer(&banned))],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"error": "Access denied"})
+    );
+    assert_eq!(
+        call(
+            &base,
+            "POST",
+            "/api/agents/x/generate",
+            &[("authorization", &bearer(&user))]
+        )
+        .await
+        .0,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        call(&base, "POST", "/api/agents/x/generate", &[("authorization", &bearer(&admin))]).await.0,
+        call(
+            &base,
+            "POST",
+            "/api/agents/x/generate",
+            &[("authorization", &bearer(&admin))]
+        )
+        .await
+        .0,
         StatusCode::OK
     );
 }
@@ -315,9 +439,26 @@ async fn authorize_callback_and_override_precedence() {
         .build();
     let base = serve(app(auth)).await;
     let t = token("u");
-    assert_eq!(call(&base, "GET", "/api/agents", &[("authorization", &bearer(&t))]).await.0, StatusCode::OK);
     assert_eq!(
-        call(&base, "POST", "/api/agents/x/generate", &[("authorization", &bearer(&t))]).await.0,
+        call(
+            &base,
+            "GET",
+            "/api/agents",
+            &[("authorization", &bearer(&t))]
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &base,
+            "POST",
+            "/api/agents/x/generate",
+            &[("authorization", &bearer(&t))]
+        )
+        .await
+        .0,
         StatusCode::FORBIDDEN
     );
     // authorize_user override wins over authorize and rules.
@@ -328,11 +469,25 @@ async fn authorize_callback_and_override_precedence() {
         .build();
     let base = serve(app(auth)).await;
     assert_eq!(
-        call(&base, "GET", "/api/agents", &[("authorization", &bearer(&token("vip")))]).await.0,
+        call(
+            &base,
+            "GET",
+            "/api/agents",
+            &[("authorization", &bearer(&token("vip")))]
+        )
+        .await
+        .0,
         StatusCode::OK
     );
     assert_eq!(
-        call(&base, "GET", "/api/agents", &[("authorization", &bearer(&token("nobody")))]).await.0,
+        call(
+            &base,
+            "GET",
+            "/api/agents",
+            &[("authorization", &bearer(&token("nobody")))]
+        )
+        .await
+        .0,
         StatusCode::FORBIDDEN
     );
 }
@@ -365,7 +520,9 @@ impl AuthProvider for DownBackend {
 
 #[tokio::test]
 async fn backend_down_is_503_never_allow() {
-    let provider = Arc::new(DownBackend { calls: AtomicUsize::new(0) });
+    let provider = Arc::new(DownBackend {
+        calls: AtomicUsize::new(0),
+    });
     let auth = Auth::builder(provider.clone()).build();
     let base = serve(app(auth)).await;
     let res = reqwest::Client::new()
@@ -380,10 +537,25 @@ async fn backend_down_is_503_never_allow() {
         res.json::<Value>().await.unwrap(),
         json!({"error": "Authorization service unavailable"})
     );
-    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", "Bearer authn-down")]).await;
+    let (s, _, body) = call(
+        &base,
+        "GET",
+        "/api/agents",
+        &[("authorization", "Bearer authn-down")],
+    )
+    .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(!body.contains("jwks"), "operator detail must not leak: {body}");
-    let (s, _, body) = call(&base, "GET", "/api/agents", &[("authorization", "Bearer nobody")]).await;
+    assert!(
+        !body.contains("jwks"),
+        "operator detail must not leak: {body}"
+    );
+    let (s, _, body) = call(
+        &base,
+        "GET",
+        "/api/agents",
+        &[("authorization", "Bearer nobody")],
+    )
+    .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(body.contains("Invalid or expired token"));
     assert_eq!(provider.calls.load(Ordering::SeqCst), 3);
@@ -397,6 +569,12 @@ async fn custom_api_prefix_moves_the_defaults() {
         .route("/api/agents", get(|| async { "ok" }))
         .layer(auth.layer());
     let base = serve(router).await;
-    assert_eq!(call(&base, "GET", "/v2/agents", &[]).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&base, "GET", "/api/agents", &[]).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&base, "GET", "/v2/agents", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&base, "GET", "/api/agents", &[]).await.0,
+        StatusCode::OK
+    );
 }

@@ -27,19 +27,18 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let mut warnings = Vec::new();
-    if let Some(auth) = &auth {
-        if let Some(rules) = &auth.policy().rules {
-            for (shadowed, by) in mastra_auth::rules::shadowed(rules) {
-                warnings.push(format!(
+    if let Some(auth) = &auth
+        && let Some(rules) = &auth.policy().rules
+    {
+        for (shadowed, by) in mastra_auth::rules::shadowed(rules) {
+            warnings.push(format!(
                     "auth.rules[{shadowed}] can never match: auth.rules[{by}] matches every request it would"
                 ));
-            }
         }
     }
     match cfg.auth.provider {
-        AuthProviderKind::None => warnings.push(
-            "auth.provider = \"none\": every route is reachable without credentials".into(),
-        ),
+        AuthProviderKind::None => warnings
+            .push("auth.provider = \"none\": every route is reachable without credentials".into()),
         AuthProviderKind::Jwt => {
             if let Some(j) = &cfg.auth.jwt {
                 if j.public_key.is_some() && j.audience.is_empty() {
@@ -54,7 +53,9 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         }
         _ => {}
     }
-    if cfg.server.tls.is_none() && !matches!(cfg.server.host.as_str(), "localhost" | "127.0.0.1" | "::1") {
+    if cfg.server.tls.is_none()
+        && !matches!(cfg.server.host.as_str(), "localhost" | "127.0.0.1" | "::1")
+    {
         warnings.push(format!(
             "server.host = {:?} without server.tls: bearer tokens cross the network in clear text unless a TLS proxy fronts the server",
             cfg.server.host

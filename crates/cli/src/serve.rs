@@ -69,7 +69,10 @@ pub fn load_settings(flag: Option<PathBuf>, secret: Option<String>) -> anyhow::R
             if path.is_some() {
                 anyhow::bail!(
                     "the jwt provider has no key: set auth.jwt.secret or auth.jwt.public_key in {}, or MASTRA_JWT_SECRET",
-                    path.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
+                    path.as_deref()
+                        .map(Path::display)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
                 );
             }
             let s = dev_secret_load_or_create(Path::new(DEV_SECRET_PATH))?;
@@ -149,9 +152,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             h => h.to_owned(),
         };
         let base = format!("{scheme}://{host}:{}", addr.port());
-        println!("mastra server listening on {base} ({})", settings.describe());
+        println!(
+            "mastra server listening on {base} ({})",
+            settings.describe()
+        );
         println!("  health:  {base}/health");
-        println!("  agents:  {base}{}/agents", settings.config.server.api_prefix);
+        println!(
+            "  agents:  {base}{}/agents",
+            settings.config.server.api_prefix
+        );
         if let Some(secret) = &settings.dev_secret {
             print_dev_token(&base, &settings.config.server.api_prefix, secret)?;
         }
@@ -170,7 +179,9 @@ fn print_dev_token(base: &str, prefix: &str, secret: &str) -> anyhow::Result<()>
     )?;
     println!();
     println!("Development auth: JWT (HS256) with the secret in {DEV_SECRET_PATH}.");
-    println!("A token valid for 24 hours (mint more with `mastra token sign --secret $(cat {DEV_SECRET_PATH})`):");
+    println!(
+        "A token valid for 24 hours (mint more with `mastra token sign --secret $(cat {DEV_SECRET_PATH})`):"
+    );
     println!();
     println!("  {token}");
     println!();

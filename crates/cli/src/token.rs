@@ -94,8 +94,12 @@ pub fn sign(a: &SignArgs) -> anyhow::Result<String> {
     claims.insert("sub".into(), a.sub.clone().into());
     claims.insert("iat".into(), now.into());
     if a.exp != "none" {
-        let d: Duration = humantime::parse_duration(&a.exp)
-            .with_context(|| format!("--exp {:?}: use a duration like 30m, 1h, 7d, or none", a.exp))?;
+        let d: Duration = humantime::parse_duration(&a.exp).with_context(|| {
+            format!(
+                "--exp {:?}: use a duration like 30m, 1h, 7d, or none",
+                a.exp
+            )
+        })?;
         claims.insert("exp".into(), (now + d.as_secs()).into());
     }
     if let Some(iss) = &a.iss {
@@ -132,11 +136,9 @@ pub fn sign(a: &SignArgs) -> anyhow::Result<String> {
         (None, Some(path)) => {
             let pem = std::fs::read(path)
                 .with_context(|| format!("cannot read --key {}", path.display()))?;
-            let alg = alg_arg(
-                a.alg
-                    .as_deref()
-                    .context("--alg is required with --key (RS256, PS256, ES256, ES384, EdDSA, ...)")?,
-            )?;
+            let alg = alg_arg(a.alg.as_deref().context(
+                "--alg is required with --key (RS256, PS256, ES256, ES384, EdDSA, ...)",
+            )?)?;
             let key = match alg {
                 Algorithm::RS256
                 | Algorithm::RS384
@@ -148,7 +150,12 @@ pub fn sign(a: &SignArgs) -> anyhow::Result<String> {
                 Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem),
                 _ => bail!("--alg {alg:?} needs --secret, not --key"),
             }
-            .with_context(|| format!("--key {}: not a PEM private key for {alg:?}", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "--key {}: not a PEM private key for {alg:?}",
+                    path.display()
+                )
+            })?;
             (alg, key)
         }
         (None, None) => bail!("give --secret (or set MASTRA_JWT_SECRET) or --key"),

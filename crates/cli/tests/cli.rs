@@ -73,7 +73,9 @@ fn serve(dir: &Path, extra: &[&str]) -> (Running, String, Vec<String>) {
                     break;
                 }
             }
-            Err(_) if lines.iter().any(|l| l.contains("listening on")) && !extra.is_empty() => break,
+            Err(_) if lines.iter().any(|l| l.contains("listening on")) && !extra.is_empty() => {
+                break;
+            }
             Err(_) => {}
         }
     }
@@ -95,7 +97,11 @@ async fn serve_without_config_prints_a_working_token_and_curl_line() {
         .find(|l| l.starts_with("eyJ"))
         .expect("a token line")
         .to_owned();
-    assert!(lines.iter().any(|l| l.contains("curl -X POST") && l.contains("/api/agents/weatherAgent/generate")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("curl -X POST") && l.contains("/api/agents/weatherAgent/generate"))
+    );
     assert!(dir.path().join(".mastra/dev-secret").exists());
     let client = reqwest::Client::new();
     let url = format!("{base}/api/agents/weatherAgent/generate");
@@ -109,7 +115,12 @@ async fn serve_without_config_prints_a_working_token_and_curl_line() {
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert!(body["text"].as_str().unwrap().contains("London"), "{body}");
-    let res = client.post(&url).json(&json!({"messages": "hi"})).send().await.unwrap();
+    let res = client
+        .post(&url)
+        .json(&json!({"messages": "hi"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
 }
 
@@ -119,7 +130,12 @@ async fn dev_secret_survives_restarts() {
     let (first, _, lines1) = serve(dir.path(), &[]);
     drop(first);
     let secret1 = std::fs::read_to_string(dir.path().join(".mastra/dev-secret")).unwrap();
-    let token1 = lines1.iter().map(|l| l.trim()).find(|l| l.starts_with("eyJ")).unwrap().to_owned();
+    let token1 = lines1
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("eyJ"))
+        .unwrap()
+        .to_owned();
     let (_second, base, _) = serve(dir.path(), &[]);
     let secret2 = std::fs::read_to_string(dir.path().join(".mastra/dev-secret")).unwrap();
     assert_eq!(secret1, secret2);
@@ -139,7 +155,18 @@ fn token_sign_then_verify_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let (code, token, err) = mastra(
         dir.path(),
-        &["token", "sign", "--secret", SECRET, "--sub", "alice", "--claim", "role=admin", "--claim", "level=3"],
+        &[
+            "token",
+            "sign",
+            "--secret",
+            SECRET,
+            "--sub",
+            "alice",
+            "--claim",
+            "role=admin",
+            "--claim",
+            "level=3",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let token = token.trim();
@@ -154,25 +181,42 @@ fn token_sign_then_verify_accepts() {
 #[test]
 fn token_verify_explains_rejections() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, expired, _) = mastra(dir.path(), &["token", "sign", "--secret", SECRET, "--exp", "1s"]);
+    let (_, expired, _) = mastra(
+        dir.path(),
+        &["token", "sign", "--secret", SECRET, "--exp", "1s"],
+    );
     std::thread::sleep(Duration::from_millis(10));
     // A wrong secret -> signature.
     let (code, out, _) = mastra(
         dir.path(),
-        &["token", "verify", expired.trim(), "--secret", "another-secret-0123456789abcdef01234567"],
+        &[
+            "token",
+            "verify",
+            expired.trim(),
+            "--secret",
+            "another-secret-0123456789abcdef01234567",
+        ],
     );
     assert_eq!(code, 1);
     assert!(out.contains("REJECT") && out.contains("signature"), "{out}");
     // Garbage -> malformed.
-    let (code, out, _) = mastra(dir.path(), &["token", "verify", "not-a-token", "--secret", SECRET]);
+    let (code, out, _) = mastra(
+        dir.path(),
+        &["token", "verify", "not-a-token", "--secret", SECRET],
+    );
     assert_eq!(code, 1);
     assert!(out.contains("malformed"), "{out}");
     // Expired beyond leeway: sign with exp already past via a negative-looking claim override.
     let (_, old, _) = mastra(
         dir.path(),
-        &["token", "sign", "--secret", SECRET, "--exp", "none", "--claim", "exp=1000"],
+        &[
+            "token", "sign", "--secret", SECRET, "--exp", "none", "--claim", "exp=1000",
+        ],
     );
-    let (code, out, _) = mastra(dir.path(), &["token", "verify", old.trim(), "--secret", SECRET]);
+    let (code, out, _) = mastra(
+        dir.path(),
+        &["token", "verify", old.trim(), "--secret", SECRET],
+    );
     assert_eq!(code, 1);
     assert!(out.contains("expired"), "{out}");
 }
@@ -183,7 +227,10 @@ fn token_sign_needs_a_key() {
     let (code, _, err) = mastra(dir.path(), &["token", "sign"]);
     assert_eq!(code, 2);
     assert!(err.contains("--secret"), "{err}");
-    let (code, _, err) = mastra(dir.path(), &["token", "sign", "--secret", SECRET, "--exp", "soon"]);
+    let (code, _, err) = mastra(
+        dir.path(),
+        &["token", "sign", "--secret", SECRET, "--exp", "soon"],
+    );
     assert_eq!(code, 2);
     assert!(err.contains("--exp"), "{err}");
 }
@@ -199,21 +246,33 @@ fn config_check_reports_ok_invalid_and_lints() {
         ),
     )
     .unwrap();
-    let (code, out, _) = mastra(dir.path(), &["config", "check", "--config", good.to_str().unwrap()]);
+    let (code, out, _) = mastra(
+        dir.path(),
+        &["config", "check", "--config", good.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("OK"), "{out}");
     assert!(out.contains("auth.rules[1] can never match"), "{out}");
-    assert!(!out.contains(SECRET), "the secret must never be printed: {out}");
+    assert!(
+        !out.contains(SECRET),
+        "the secret must never be printed: {out}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[server]\nprot = 1\n").unwrap();
-    let (code, out, _) = mastra(dir.path(), &["config", "check", "--config", bad.to_str().unwrap()]);
+    let (code, out, _) = mastra(
+        dir.path(),
+        &["config", "check", "--config", bad.to_str().unwrap()],
+    );
     assert_eq!(code, 1);
     assert!(out.contains("prot"), "{out}");
 
     let short = dir.path().join("short.toml");
     std::fs::write(&short, "[auth.jwt]\nsecret = \"short\"\n").unwrap();
-    let (code, out, _) = mastra(dir.path(), &["config", "check", "--config", short.to_str().unwrap()]);
+    let (code, out, _) = mastra(
+        dir.path(),
+        &["config", "check", "--config", short.to_str().unwrap()],
+    );
     assert_eq!(code, 1);
     assert!(out.contains("auth.jwt.secret"), "{out}");
 }

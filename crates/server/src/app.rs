@@ -81,8 +81,9 @@ pub fn build_provider(cfg: &Config) -> Result<Option<Arc<dyn AuthProvider>>, Bui
                     j.algorithms
                         .iter()
                         .map(|a| {
-                            mastra_auth::jwt::alg_from_name(a)
-                                .ok_or_else(|| auth_err("auth.jwt.algorithms", format!("unknown algorithm {a:?}")))
+                            mastra_auth::jwt::alg_from_name(a).ok_or_else(|| {
+                                auth_err("auth.jwt.algorithms", format!("unknown algorithm {a:?}"))
+                            })
                         })
                         .collect::<Result<Vec<_>, _>>()?,
                 )
@@ -139,7 +140,8 @@ pub fn build_auth(cfg: &Config) -> Result<Option<Auth>, BuildError> {
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                RuleConfig::deserialize(v.clone()).map_err(|e| auth_err(format!("auth.rules[{i}]"), e))
+                RuleConfig::deserialize(v.clone())
+                    .map_err(|e| auth_err(format!("auth.rules[{i}]"), e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let rules = Rules::from_config(configs).map_err(|e| auth_err("auth.rules", e))?;
@@ -205,7 +207,9 @@ pub fn build_router(
         app = app.layer(auth.layer());
     }
     app = app
-        .layer(http::limits::body_limit_layer(cfg.server.body_limit.as_u64()))
+        .layer(http::limits::body_limit_layer(
+            cfg.server.body_limit.as_u64(),
+        ))
         .layer(http::limits::timeout_layer(cfg.server.timeout));
     if let Some(cors) = http::cors::optional_layer(&cfg.server.cors) {
         app = app.layer(cors);

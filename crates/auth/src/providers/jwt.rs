@@ -107,9 +107,7 @@ pub enum JwtConfigError {
     )]
     ShortSecret(usize),
     /// The PEM is not an RSA, EC or Ed25519 public key.
-    #[error(
-        "auth.jwt.public_key is not a PEM RSA, EC (P-256/P-384) or Ed25519 public key: {0}"
-    )]
+    #[error("auth.jwt.public_key is not a PEM RSA, EC (P-256/P-384) or Ed25519 public key: {0}")]
     BadPublicKey(String),
     /// RSA modulus too small.
     #[error("auth.jwt.public_key is a {0}-bit RSA key; at least 2048 bits are required")]
@@ -186,18 +184,13 @@ impl JwtProvider {
     /// Verifies a token and returns the user, or the precise reason it was refused.
     pub fn verify(&self, token: &str) -> Result<Arc<User>, Rejection> {
         let now = jwt::now_secs();
-        if let Some(cache) = &self.cache {
-            if let Some(user) = cache.get(token, now, self.claims.leeway) {
-                return Ok(user);
-            }
+        if let Some(cache) = &self.cache
+            && let Some(user) = cache.get(token, now, self.claims.leeway)
+        {
+            return Ok(user);
         }
-        let (claims, exp) = jwt::verify(
-            token,
-            &self.keys,
-            &self.claims,
-            self.max_token_bytes,
-            now,
-        )?;
+        let (claims, exp) =
+            jwt::verify(token, &self.keys, &self.claims, self.max_token_bytes, now)?;
         let user = Arc::new(User::from_claims(claims, self.name.clone()));
         if let Some(cache) = &self.cache {
             cache.insert(token, user.clone(), exp);
@@ -266,7 +259,9 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, &x| (acc << 8) | x as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &x| (acc << 8) | x as usize);
         Some((len, &rest[n..]))
     }
     let (&tag, rest) = der.split_first()?;
