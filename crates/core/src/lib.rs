@@ -11,6 +11,8 @@
 //!
 //! No HTTP server code lives here.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod echo;
 pub mod message;

@@ -7,6 +7,8 @@
 //! `POST /tools/{toolId}/execute`. Shapes follow the Mastra 1.x server (see
 //! `shared/spec/mastra-http-api-reference.md` §2, §4, §5, §9).
 
+#![warn(missing_docs)]
+
 mod agents;
 mod body;
 mod tools;
