@@ -36,13 +36,21 @@ impl Drop for Running {
 
 /// Starts `mastra serve --port 0` and returns (process, base URL, printed stdout lines).
 fn serve(dir: &Path, extra: &[&str]) -> (Running, String, Vec<String>) {
+    let (running, base, lines, _) = serve_logged(dir, extra, "info");
+    (running, base, lines)
+}
+
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Like [`serve`], with a log level, also returning the collected stderr (the logs).
+fn serve_logged(dir: &Path, extra: &[&str], level: &str) -> (Running, String, Vec<String>, Log) {
     let mut child = Command::new(BIN)
         .args(["serve", "--port", "0", "--host", "127.0.0.1"])
         .args(extra)
         .current_dir(dir)
         .env_remove("MASTRA_JWT_SECRET")
         .env_remove("JWT_AUTH_SECRET")
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", level)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -58,9 +66,13 @@ fn serve(dir: &Path, extra: &[&str]) -> (Running, String, Vec<String>) {
             }
         }
     });
+    let log: Log = Default::default();
+    let sink = log.clone();
     std::thread::spawn(move || {
         // Keep draining stderr so the server never blocks on a full pipe.
-        for _ in BufReader::new(stderr).lines() {}
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
     });
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -84,7 +96,7 @@ fn serve(dir: &Path, extra: &[&str]) -> (Running, String, Vec<String>) {
         .find_map(|l| l.split_whitespace().find(|w| w.starts_with("http://")))
         .expect("server printed its URL")
         .to_owned();
-    (running, base, lines)
+    (running, base, lines, log)
 }
 
 #[tokio::test]
@@ -292,4 +304,66 @@ fn help_on_every_command() {
         assert_eq!(code, 0, "{args:?}");
         assert!(out.contains("Usage"), "{args:?}: {out}");
     }
+}
+
+#[tokio::test]
+async fn tokens_never_reach_logs_or_error_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base, lines, log) = serve_logged(dir.path(), &[], "trace");
+    let good = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with("eyJ"))
+        .unwrap()
+        .to_owned();
+    let forged = format!("{}AAAA", &good[..good.len() - 4]);
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for (auth, query) in [
+        (Some(format!("Bearer {good}")), None),
+        (Some(format!("Bearer {forged}")), None),
+        (None, Some(forged.clone())),
+        (None, Some(good.clone())),
+        (Some(format!("Bearer {good}")), Some(forged.clone())),
+    ] {
+        let mut url = format!("{base}/api/agents/weatherAgent/generate");
+        if let Some(q) = &query {
+            url = format!("{url}?apiKey={q}");
+        }
+        let mut req = client
+            .post(&url)
+            .header("cookie", format!("session={good}"));
+        if let Some(a) = &auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.json(&json!({"messages": "hi"})).send().await.unwrap();
+        bodies.push(res.text().await.unwrap());
+    }
+    // Bad bodies do not crash the server either.
+    let res = client
+        .post(format!("{base}/api/agents/weatherAgent/generate"))
+        .bearer_auth(&good)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    std::thread::sleep(Duration::from_millis(300));
+    drop(server);
+    let log = log.lock().unwrap().join("\n");
+    assert!(
+        log.contains("/api/agents/weatherAgent/generate"),
+        "request logs are on: {log}"
+    );
+    for secret in [&good, &forged] {
+        // The JWT header segment alone is common to both; look for the signature-bearing tail.
+        let tail = &secret[secret.len() - 20..];
+        assert!(!log.contains(tail), "token leaked into logs");
+        for b in &bodies {
+            assert!(!b.contains(tail), "token leaked into a response: {b}");
+        }
+    }
+    let dev_secret = std::fs::read_to_string(dir.path().join(".mastra/dev-secret")).unwrap();
+    assert!(!log.contains(dev_secret.trim()), "secret leaked into logs");
 }
