@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod error;
 pub mod extract;
+pub mod idp_http;
 pub mod jwt;
 pub mod layer;
 pub mod pattern;
