@@ -86,8 +86,7 @@ impl Auth {
             user: &user,
             parts,
         };
-        let allowed = if self.policy.authorize_user.is_none() && self.provider.has_authorize_user()
-        {
+        let allowed = if self.policy.authorize_user.is_none() && self.provider.authorizes(&user) {
             self.provider.authorize_user(&user, parts).await?
         } else {
             self.policy.authorize(&req).await?

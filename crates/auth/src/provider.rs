@@ -36,6 +36,12 @@ pub trait AuthProvider: Send + Sync + 'static {
         false
     }
 
+    /// Whether [`AuthProvider::authorize_user`] decides for this particular user; when false the
+    /// policy's callback or rules decide. Default: [`AuthProvider::has_authorize_user`].
+    fn authorizes(&self, _user: &User) -> bool {
+        self.has_authorize_user()
+    }
+
     /// Paths this provider adds to the public list.
     fn public(&self) -> PatternList {
         PatternList::default()
@@ -49,5 +55,16 @@ pub trait AuthProvider: Send + Sync + 'static {
     /// Cookie names this provider reads a token from, when no header or query token is present.
     fn cookie_names(&self) -> &[&str] {
         &[]
+    }
+
+    /// The `iss` values this provider's tokens carry; empty = any (or not a JWT provider).
+    /// [`crate::providers::composite`] uses it to refuse tokens of unknown issuers before crypto.
+    fn issuers(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether this provider verifies JWTs at all (an API-key provider does not).
+    fn handles_jwt(&self) -> bool {
+        true
     }
 }

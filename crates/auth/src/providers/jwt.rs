@@ -305,4 +305,8 @@ impl AuthProvider for JwtProvider {
     fn protected(&self) -> PatternList {
         self.protected.clone()
     }
+
+    fn issuers(&self) -> Vec<String> {
+        self.claims.issuers.clone()
+    }
 }

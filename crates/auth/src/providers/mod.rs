@@ -1,5 +1,7 @@
 //! Authentication providers, one file each.
 
+pub mod api_keys;
+pub mod composite;
 pub mod jwt;
 
 pub use jwt::{JwtProvider, JwtProviderConfig};
