@@ -17,6 +17,11 @@ pub enum TokenCommand {
     Sign(SignArgs),
     /// Verify a token against a config (or a secret) and explain the decision.
     Verify(VerifyArgs),
+    /// Print the SHA-256 to put in `[[auth.api_keys.keys]] sha256 = ...` for an API key.
+    HashKey {
+        /// The API key (or `-` to read it from standard input, keeping it out of shell history).
+        key: String,
+    },
 }
 
 /// `token sign`.
@@ -73,6 +78,17 @@ pub fn run(cmd: TokenCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TokenCommand::Verify(a) => verify(a),
+        TokenCommand::HashKey { key } => {
+            let key = if key == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_line(&mut s)?;
+                s.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                key
+            };
+            println!("{}", mastra_auth::providers::api_keys::hash_key(&key));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -6,13 +6,12 @@ use std::sync::Arc;
 use axum::Router;
 use mastra_auth::pattern::{MethodSet, PatternList, RoutePattern};
 use mastra_auth::policy::RouteFlag;
-use mastra_auth::providers::{JwtProvider, JwtProviderConfig};
 use mastra_auth::rules::{RuleConfig, Rules};
 use mastra_auth::{Auth, AuthProvider};
 use mastra_core::{Agent, Registry, builtin_tools, model_from_spec};
 use serde::Deserialize;
 
-use crate::config::{ApiRouteConfig, AuthProviderKind, Config, MethodOrAll};
+use crate::config::{ApiRouteConfig, Config, MethodOrAll};
 use crate::http;
 
 /// Why the app could not be built from a (parsed) config. Messages name the setting.
@@ -70,42 +69,7 @@ fn patterns(values: &[toml::Value], key: &str) -> Result<PatternList, BuildError
 
 /// The provider named by `[auth]`, or `None` for `provider = "none"`.
 pub fn build_provider(cfg: &Config) -> Result<Option<Arc<dyn AuthProvider>>, BuildError> {
-    match cfg.auth.provider {
-        AuthProviderKind::None => Ok(None),
-        AuthProviderKind::Jwt => {
-            let j = cfg.auth.jwt.clone().unwrap_or_default();
-            let algorithms = if j.algorithms.is_empty() {
-                None
-            } else {
-                Some(
-                    j.algorithms
-                        .iter()
-                        .map(|a| {
-                            mastra_auth::jwt::alg_from_name(a).ok_or_else(|| {
-                                auth_err("auth.jwt.algorithms", format!("unknown algorithm {a:?}"))
-                            })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                )
-            };
-            let provider = JwtProvider::new(JwtProviderConfig {
-                secret: j.secret.as_ref().map(|s| s.expose().to_owned()),
-                public_key_pem: j.public_key.clone(),
-                algorithms,
-                claims: mastra_auth::jwt::ClaimsPolicy {
-                    issuers: j.issuer.iter().cloned().collect(),
-                    audiences: j.audience.clone(),
-                    require_exp: j.require_exp,
-                    leeway: j.leeway,
-                },
-                max_token_bytes: j.max_token_bytes,
-                cache_capacity: j.cache_capacity,
-                ..JwtProviderConfig::default()
-            })
-            .map_err(|e| auth_err("auth.jwt", e))?;
-            Ok(Some(Arc::new(provider)))
-        }
-    }
+    crate::providers::build(cfg)
 }
 
 fn route_flag(r: &ApiRouteConfig) -> Result<RouteFlag, BuildError> {

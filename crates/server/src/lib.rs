@@ -4,3 +4,4 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod providers;

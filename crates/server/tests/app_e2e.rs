@@ -410,3 +410,72 @@ tools = ["weatherTool"]
     assert!(body.get("weatherAgent").is_none(), "{body}");
     assert_eq!(body["helper"]["instructions"], "Be brief.");
 }
+
+#[tokio::test]
+async fn api_keys_and_composite_from_config() {
+    let key = "sk_live_0123456789abcdefghijklmnop";
+    let hash = mastra_auth::providers::api_keys::hash_key(key);
+    let toml = format!(
+        r#"
+[server]
+request_logs = false
+[auth]
+provider = "composite"
+[auth.composite]
+providers = ["jwt", "api_keys"]
+[auth.jwt]
+secret = "{SECRET}"
+[[auth.api_keys.keys]]
+sha256 = "{hash}"
+user = "svc"
+claims = {{ role = "service" }}
+"#
+    );
+    let base = start(&toml).await;
+    let url = format!("{base}/api/agents");
+    let res = client().get(&url).bearer_auth(key).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = client()
+        .get(&url)
+        .bearer_auth(user_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = client()
+        .get(&url)
+        .bearer_auth("sk_live_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn provider_sections_must_be_used() {
+    let err = Config::from_toml_str(
+        "[auth]\nprovider = \"jwt\"\n[[auth.api_keys.keys]]\nsha256 = \"00\"\nuser = \"u\"\n",
+        "t.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("auth.api_keys"), "{err}");
+    let err = Config::from_toml_str("[auth]\nprovider = \"composite\"\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("auth.composite.providers"), "{err}");
+    let err = Config::from_toml_str(
+        "[auth]\nprovider = \"composite\"\n[auth.composite]\nproviders = [\"jwt\", \"jwt\"]\n",
+        "t.toml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("twice"), "{err}");
+    let cfg = Config::from_toml_str(
+        "[auth]\nprovider = \"api_keys\"\n[[auth.api_keys.keys]]\nsha256 = \"xyz\"\nuser = \"u\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let err = app::build(&cfg).unwrap_err().to_string();
+    assert!(err.contains("keys[0].sha256"), "{err}");
+}

@@ -315,6 +315,55 @@ pub struct AuthConfig {
     pub rules: Vec<toml::Value>,
     /// `[auth.jwt]`, for provider `jwt` (optional: the secret may come from the environment).
     pub jwt: Option<JwtConfig>,
+    /// `[auth.api_keys]`, for provider `api_keys`.
+    pub api_keys: Option<ApiKeysConfig>,
+    /// `[auth.composite]`, for provider `composite`.
+    pub composite: Option<CompositeConfig>,
+}
+
+impl AuthConfig {
+    /// Whether the provider `kind` is in use: it is `auth.provider`, or a member of the composite.
+    pub fn uses(&self, kind: AuthProviderKind) -> bool {
+        self.provider == kind
+            || (self.provider == AuthProviderKind::Composite
+                && self
+                    .composite
+                    .as_ref()
+                    .is_some_and(|c| c.providers.contains(&kind)))
+    }
+}
+
+/// `[auth.api_keys]`: static API keys, each mapped to a user.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiKeysConfig {
+    /// Provider name recorded on users (default `api_keys`).
+    pub name: Option<String>,
+    /// `[[auth.api_keys.keys]]` entries.
+    pub keys: Vec<ApiKeyEntry>,
+}
+
+/// One `[[auth.api_keys.keys]]` entry: exactly one of `sha256` (recommended) or `key`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    /// Hex SHA-256 of the key (`mastra token hash-key KEY` prints it).
+    pub sha256: Option<String>,
+    /// The key itself (e.g. `"${SERVICE_KEY}"`); hashed at load, never kept.
+    pub key: Option<Secret>,
+    /// The user id this key stands for.
+    pub user: String,
+    /// Claims the user carries (for rules), e.g. `{ role = "service" }`.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `[auth.composite]`: providers tried in order; each is configured by its own `[auth.<name>]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompositeConfig {
+    /// Member providers, in order (e.g. `["jwt", "api_keys"]`).
+    pub providers: Vec<AuthProviderKind>,
 }
 
 impl Default for AuthConfig {
@@ -326,6 +375,8 @@ impl Default for AuthConfig {
             api_key_query: true,
             rules: Vec::new(),
             jwt: None,
+            api_keys: None,
+            composite: None,
         }
     }
 }
@@ -338,18 +389,29 @@ pub enum AuthProviderKind {
     /// Shared-secret (HS*) or PEM public-key JWT.
     #[default]
     Jwt,
+    /// Static API keys.
+    ApiKeys,
+    /// Several providers in order.
+    Composite,
     /// No authentication at all.
     None,
 }
 
 impl AuthProviderKind {
     /// Every provider name, in the order they are documented.
-    pub const ALL: &'static [AuthProviderKind] = &[AuthProviderKind::Jwt, AuthProviderKind::None];
+    pub const ALL: &'static [AuthProviderKind] = &[
+        AuthProviderKind::Jwt,
+        AuthProviderKind::ApiKeys,
+        AuthProviderKind::Composite,
+        AuthProviderKind::None,
+    ];
 
     /// The name as written in `mastra.toml`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthProviderKind::Jwt => "jwt",
+            AuthProviderKind::ApiKeys => "api_keys",
+            AuthProviderKind::Composite => "composite",
             AuthProviderKind::None => "none",
         }
     }
@@ -910,15 +972,52 @@ impl Config {
         }
 
         let a = &self.auth;
-        if let Some(jwt) = &a.jwt {
-            if a.provider != AuthProviderKind::Jwt {
+        let unused = |section: &str, kind: AuthProviderKind| {
+            invalid(
+                &format!("auth.{section}"),
+                format!(
+                    "is set but `auth.provider` is \"{}\" (and no [auth.composite] lists \"{kind}\"): remove [auth.{section}] or use the provider",
+                    a.provider
+                ),
+            )
+        };
+        if a.api_keys.is_some() && !a.uses(AuthProviderKind::ApiKeys) {
+            return Err(unused("api_keys", AuthProviderKind::ApiKeys));
+        }
+        if a.composite.is_some() && a.provider != AuthProviderKind::Composite {
+            return Err(unused("composite", AuthProviderKind::Composite));
+        }
+        if a.provider == AuthProviderKind::Composite {
+            let members = a
+                .composite
+                .as_ref()
+                .map(|c| c.providers.as_slice())
+                .unwrap_or(&[]);
+            if members.is_empty() {
                 return Err(invalid(
-                    "auth.jwt",
-                    format!(
-                        "is set but `auth.provider` is \"{}\": remove [auth.jwt] or set provider = \"jwt\"",
-                        a.provider
-                    ),
+                    "auth.composite.providers",
+                    "list the member providers in order, e.g. providers = [\"jwt\", \"api_keys\"]"
+                        .into(),
                 ));
+            }
+            for (i, m) in members.iter().enumerate() {
+                if matches!(m, AuthProviderKind::Composite | AuthProviderKind::None) {
+                    return Err(invalid(
+                        &format!("auth.composite.providers[{i}]"),
+                        format!("\"{m}\" cannot be a member of a composite"),
+                    ));
+                }
+                if members[..i].contains(m) {
+                    return Err(invalid(
+                        &format!("auth.composite.providers[{i}]"),
+                        format!("\"{m}\" is listed twice"),
+                    ));
+                }
+            }
+        }
+        if let Some(jwt) = &a.jwt {
+            if !a.uses(AuthProviderKind::Jwt) {
+                return Err(unused("jwt", AuthProviderKind::Jwt));
             }
             if jwt.secret.as_ref().is_some_and(|s| s.expose().is_empty()) {
                 return Err(invalid(
@@ -976,7 +1075,7 @@ impl Config {
     /// Fills provider fields left unset from the documented environment variables: for the
     /// `jwt` provider, `secret` from `MASTRA_JWT_SECRET`, then `JWT_AUTH_SECRET`.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        if self.auth.provider == AuthProviderKind::Jwt {
+        if self.auth.uses(AuthProviderKind::Jwt) {
             let has_secret = self
                 .auth
                 .jwt
