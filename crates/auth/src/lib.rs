@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod idp_http;
 pub mod jwt;
+pub mod keyset;
 pub mod layer;
 pub mod pattern;
 pub mod policy;
