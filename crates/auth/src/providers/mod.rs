@@ -5,3 +5,5 @@ pub mod composite;
 pub mod jwt;
 
 pub use jwt::{JwtProvider, JwtProviderConfig};
+pub mod clerk;
+pub mod workos;
