@@ -131,6 +131,52 @@ impl KeySetConfig {
     }
 }
 
+/// The lifetime settings of a [`KeySetConfig`], for provider configs (which choose the URL and
+/// format themselves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySetTiming {
+    /// See [`KeySetConfig::default_ttl`].
+    pub default_ttl: Duration,
+    /// See [`KeySetConfig::min_ttl`].
+    pub min_ttl: Duration,
+    /// See [`KeySetConfig::max_ttl`].
+    pub max_ttl: Duration,
+    /// See [`KeySetConfig::refresh_cooldown`].
+    pub refresh_cooldown: Duration,
+    /// See [`KeySetConfig::stale_if_error`].
+    pub stale_if_error: Duration,
+}
+
+impl Default for KeySetTiming {
+    fn default() -> Self {
+        Self {
+            default_ttl: DEFAULT_TTL,
+            min_ttl: MIN_TTL,
+            max_ttl: MAX_TTL,
+            refresh_cooldown: REFRESH_COOLDOWN,
+            stale_if_error: STALE_IF_ERROR,
+        }
+    }
+}
+
+impl KeySetConfig {
+    /// Applies lifetime settings.
+    pub fn with_timing(mut self, t: &KeySetTiming) -> Self {
+        self.default_ttl = t.default_ttl;
+        self.min_ttl = t.min_ttl;
+        self.max_ttl = t.max_ttl;
+        self.refresh_cooldown = t.refresh_cooldown;
+        self.stale_if_error = t.stale_if_error;
+        self
+    }
+
+    /// Restricts the algorithms keys may be used with.
+    pub fn with_algorithms(mut self, algorithms: Option<Vec<Algorithm>>) -> Self {
+        self.allowed_algorithms = algorithms;
+        self
+    }
+}
+
 /// Counters and state of a [`KeySet`], for tests, metrics and `mastra token verify`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeySetStats {
@@ -146,6 +192,8 @@ pub struct KeySetStats {
     pub key_age: Option<Duration>,
     /// Number of usable keys in the current snapshot.
     pub keys: usize,
+    /// Lifetime of the current snapshot (from `Cache-Control`, clamped, or the default).
+    pub ttl: Option<Duration>,
 }
 
 /// Why a key-set fetch failed. Never contains tokens or key material.
@@ -346,6 +394,7 @@ impl KeySet {
             not_modified: c.not_modified.load(Ordering::Relaxed),
             key_age: snap.as_ref().map(|s| s.validated_at.elapsed()),
             keys: snap.as_ref().map_or(0, |s| s.keys.len()),
+            ttl: snap.as_ref().map(|s| s.ttl),
         }
     }
 }
@@ -401,7 +450,10 @@ impl Inner {
     }
 
     /// The token's `kid` is not in the set: refresh once (rate-limited, single-flight).
-    async fn refresh_for_unknown_kid(self: &Arc<Self>, kid: &str) -> Result<Arc<Snapshot>, AuthError> {
+    async fn refresh_for_unknown_kid(
+        self: &Arc<Self>,
+        kid: &str,
+    ) -> Result<Arc<Snapshot>, AuthError> {
         let unknown = || AuthError::InvalidToken(Rejection::UnknownKid(kid.to_owned()));
         if self.unknown_kids.contains_key(kid) {
             return Err(unknown());
@@ -927,7 +979,10 @@ mod tests {
         let ttl = |cc| ttl_from_headers(&headers(cc), &c);
         assert_eq!(ttl(None), DEFAULT_TTL);
         assert_eq!(ttl(Some("public, max-age=5")), MIN_TTL);
-        assert_eq!(ttl(Some("max-age=3600, must-revalidate")), Duration::from_secs(3600));
+        assert_eq!(
+            ttl(Some("max-age=3600, must-revalidate")),
+            Duration::from_secs(3600)
+        );
         assert_eq!(ttl(Some("max-age=99999999")), MAX_TTL);
         assert_eq!(ttl(Some("no-store")), MIN_TTL);
         assert_eq!(ttl(Some("public")), DEFAULT_TTL);
