@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod error;
 pub mod extract;
+pub mod google_oauth;
 pub mod idp_http;
 pub mod jwt;
 pub mod keyset;

@@ -7,3 +7,5 @@ pub mod jwt;
 pub use jwt::{JwtProvider, JwtProviderConfig};
 pub mod clerk;
 pub mod workos;
+pub mod firebase;
+pub mod supabase;
