@@ -542,7 +542,8 @@ async fn claims_are_checked_after_the_signature() {
     fn token_of(c: &Value) -> String {
         sign(Algorithm::RS256, Some("k1"), c)
     }
-    let cases: Vec<(Value, fn(&Rejection) -> bool)> = vec![
+    type Check = fn(&Rejection) -> bool;
+    let cases: Vec<(Value, Check)> = vec![
         (json!({"iss": "https://evil.test/"}), |r| {
             matches!(r, Rejection::IssuerMismatch { .. })
         }),

@@ -1,11 +1,17 @@
 //! Authentication providers, one file each.
 
 pub mod api_keys;
+pub mod auth0;
 pub mod composite;
+pub mod jwks;
 pub mod jwt;
 
+pub use auth0::{Auth0Config, Auth0Provider};
+pub use jwks::{JwksConfig, JwksProvider};
 pub use jwt::{JwtProvider, JwtProviderConfig};
+pub use oidc::{OidcConfig, OidcProvider};
 pub mod clerk;
+pub mod oidc;
 pub mod workos;
 pub mod firebase;
 pub mod supabase;

@@ -1,0 +1,361 @@
+//! `provider = "jwks"`: tokens signed by the keys of a JWKS document, with a required issuer
+//! and (unless explicitly waived) a required audience. Default authorization: any verified user.
+//!
+//! Also home of [`KeySetVerifier`], the verification core shared by every key-set provider
+//! (`jwks`, `oidc`, `auth0`): one [`KeySet`], one claims policy, one verified-token cache.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http::request::Parts;
+use jsonwebtoken::Algorithm;
+
+use crate::User;
+use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
+use crate::error::AuthError;
+use crate::idp_http::{IdpClient, IdpClientConfig, IdpError};
+use crate::jwt::{self, ClaimsPolicy};
+use crate::keyset::{KeySet, KeySetConfig, KeySetStats, KeySetTiming};
+use crate::pattern::PatternList;
+use crate::provider::AuthProvider;
+
+/// The algorithms a key set may ever serve (asymmetric only: a key set never holds HMAC keys).
+pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// Verification against one remote key set: the key set, the claims policy and a cache of
+/// already-verified tokens (so a repeated token skips the crypto). Shared by the key-set
+/// providers; one per provider instance, never shared across providers or tenants.
+#[derive(Clone)]
+pub struct KeySetVerifier {
+    name: Arc<str>,
+    key_set: KeySet,
+    policy: ClaimsPolicy,
+    max_token_bytes: usize,
+    cache: Option<VerifiedTokenCache>,
+}
+
+impl std::fmt::Debug for KeySetVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySetVerifier")
+            .field("name", &self.name)
+            .field("key_set", &self.key_set)
+            .field("policy", &self.policy)
+            .field("max_token_bytes", &self.max_token_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeySetVerifier {
+    /// Combines a key set and a claims policy; `cache_capacity == 0` disables the token cache.
+    pub fn new(
+        name: Arc<str>,
+        key_set: KeySet,
+        policy: ClaimsPolicy,
+        max_token_bytes: usize,
+        cache_capacity: u64,
+        cache_max_ttl: Duration,
+    ) -> Self {
+        Self {
+            name,
+            key_set,
+            policy,
+            max_token_bytes,
+            cache: (cache_capacity > 0)
+                .then(|| VerifiedTokenCache::new(cache_capacity, cache_max_ttl)),
+        }
+    }
+
+    /// Verifies a token (cache first) and returns the user. Refused tokens are
+    /// [`AuthError::InvalidToken`]; an unreachable key set without usable keys is
+    /// [`AuthError::Unavailable`].
+    pub async fn verify(&self, token: &str) -> Result<Arc<User>, AuthError> {
+        if let Some(cache) = &self.cache
+            && let Some(user) = cache.get(token, jwt::now_secs(), self.policy.leeway)
+        {
+            return Ok(user);
+        }
+        let (claims, exp) = self
+            .key_set
+            .verify(token, &self.policy, self.max_token_bytes)
+            .await?;
+        let user = Arc::new(User::from_claims(claims, self.name.clone()));
+        if let Some(cache) = &self.cache {
+            cache.insert(token, user.clone(), exp);
+        }
+        Ok(user)
+    }
+
+    /// The key set.
+    pub fn key_set(&self) -> &KeySet {
+        &self.key_set
+    }
+
+    /// The claims policy.
+    pub fn policy(&self) -> &ClaimsPolicy {
+        &self.policy
+    }
+}
+
+/// Settings of the generic JWKS provider.
+#[derive(Debug, Clone)]
+pub struct JwksConfig {
+    /// Provider name (default `jwks`).
+    pub name: String,
+    /// Where the JWK Set lives (HTTPS; plain HTTP only to loopback with
+    /// `http.allow_insecure_http`).
+    pub jwks_uri: String,
+    /// The exact `iss` tokens must carry. Required.
+    pub issuer: Option<String>,
+    /// An `aud` value tokens must carry. Required unless `allow_any_audience`.
+    pub audience: Option<String>,
+    /// Accept tokens of any audience (only when the key set is dedicated to this service).
+    pub allow_any_audience: bool,
+    /// Restricts the accepted algorithms (default: whatever each key's type allows).
+    pub algorithms: Option<Vec<Algorithm>>,
+    /// Clock-skew allowance for `exp`/`nbf`/`iat`.
+    pub leeway: Duration,
+    /// Largest accepted token in bytes.
+    pub max_token_bytes: usize,
+    /// Verified-token cache capacity (0 disables it).
+    pub cache_capacity: u64,
+    /// Longest a verified token is trusted from the cache.
+    pub cache_max_ttl: Duration,
+    /// HTTP client settings (timeouts, size cap, `allow_insecure_http`).
+    pub http: IdpClientConfig,
+    /// Key-set lifetimes and refresh limits.
+    pub key_set: KeySetTiming,
+    /// Provider-specific public paths.
+    pub public: PatternList,
+    /// Provider-specific protected paths.
+    pub protected: PatternList,
+}
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        Self {
+            name: "jwks".into(),
+            jwks_uri: String::new(),
+            issuer: None,
+            audience: None,
+            allow_any_audience: false,
+            algorithms: None,
+            leeway: jwt::DEFAULT_LEEWAY,
+            max_token_bytes: jwt::DEFAULT_MAX_TOKEN_BYTES,
+            cache_capacity: DEFAULT_CAPACITY,
+            cache_max_ttl: DEFAULT_MAX_TTL,
+            http: IdpClientConfig::default(),
+            key_set: KeySetTiming::default(),
+            public: PatternList::default(),
+            protected: PatternList::default(),
+        }
+    }
+}
+
+impl JwksConfig {
+    /// A config with the three settings that matter.
+    pub fn new(
+        jwks_uri: impl Into<String>,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Self {
+        Self {
+            jwks_uri: jwks_uri.into(),
+            issuer: Some(issuer.into()),
+            audience: Some(audience.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a key-set provider could not be built. Messages name the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetProviderError {
+    /// A required setting is missing or empty.
+    #[error("{provider}: {setting} is required")]
+    Missing {
+        /// Provider kind (`jwks`, `oidc`, `auth0`).
+        provider: &'static str,
+        /// The setting, as written in the config (and its environment variable).
+        setting: &'static str,
+    },
+    /// A setting has an unusable value.
+    #[error("{provider}: {setting} is invalid: {reason}")]
+    Invalid {
+        /// Provider kind.
+        provider: &'static str,
+        /// The setting.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A URL setting is refused by the HTTP rules (HTTPS, loopback opt-in).
+    #[error("{provider}: {setting}: {source}")]
+    Url {
+        /// Provider kind.
+        provider: &'static str,
+        /// The setting.
+        setting: &'static str,
+        /// The refusal.
+        #[source]
+        source: IdpError,
+    },
+}
+
+/// Validates an `algorithms` setting: asymmetric algorithms only, not empty.
+pub(crate) fn check_algorithms(
+    provider: &'static str,
+    algorithms: &Option<Vec<Algorithm>>,
+) -> Result<(), KeySetProviderError> {
+    if let Some(algs) = algorithms {
+        if algs.is_empty() {
+            return Err(KeySetProviderError::Invalid {
+                provider,
+                setting: "algorithms",
+                reason: "empty list".into(),
+            });
+        }
+        if let Some(a) = algs.iter().find(|a| !ASYMMETRIC_ALGORITHMS.contains(a)) {
+            return Err(KeySetProviderError::Invalid {
+                provider,
+                setting: "algorithms",
+                reason: format!("{a:?} cannot be verified with a public key set"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A non-empty trimmed value, or `None`.
+pub(crate) fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The `jwks` provider.
+pub struct JwksProvider {
+    name: Arc<str>,
+    verifier: KeySetVerifier,
+    public: PatternList,
+    protected: PatternList,
+}
+
+impl std::fmt::Debug for JwksProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksProvider")
+            .field("name", &self.name)
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwksProvider {
+    /// Builds the provider; fetches nothing yet (the key set is fetched on first use).
+    pub fn new(cfg: JwksConfig) -> Result<Self, KeySetProviderError> {
+        const P: &str = "jwks";
+        if cfg.jwks_uri.trim().is_empty() {
+            return Err(KeySetProviderError::Missing {
+                provider: P,
+                setting: "jwks_uri",
+            });
+        }
+        let issuer = non_empty(&cfg.issuer).ok_or(KeySetProviderError::Missing {
+            provider: P,
+            setting: "issuer",
+        })?;
+        let audiences = match non_empty(&cfg.audience) {
+            Some(a) => vec![a.to_owned()],
+            None if cfg.allow_any_audience => Vec::new(),
+            None => {
+                return Err(KeySetProviderError::Missing {
+                    provider: P,
+                    setting: "audience (or allow_any_audience = true)",
+                });
+            }
+        };
+        check_algorithms(P, &cfg.algorithms)?;
+        let client = IdpClient::new(cfg.http.clone());
+        let key_set = KeySet::new(
+            client,
+            KeySetConfig::jwks(cfg.jwks_uri.trim())
+                .with_timing(&cfg.key_set)
+                .with_algorithms(cfg.algorithms.clone()),
+        )
+        .map_err(|source| KeySetProviderError::Url {
+            provider: P,
+            setting: "jwks_uri",
+            source,
+        })?;
+        let name: Arc<str> = cfg.name.into();
+        let policy = ClaimsPolicy {
+            issuers: vec![issuer.to_owned()],
+            audiences,
+            require_exp: true,
+            leeway: cfg.leeway,
+        };
+        Ok(Self {
+            verifier: KeySetVerifier::new(
+                name.clone(),
+                key_set,
+                policy,
+                cfg.max_token_bytes,
+                cfg.cache_capacity,
+                cfg.cache_max_ttl,
+            ),
+            name,
+            public: cfg.public,
+            protected: cfg.protected,
+        })
+    }
+
+    /// Verifies a token and returns the user.
+    pub async fn verify(&self, token: &str) -> Result<Arc<User>, AuthError> {
+        self.verifier.verify(token).await
+    }
+
+    /// Key-set counters.
+    pub fn key_set_stats(&self) -> KeySetStats {
+        self.verifier.key_set().stats()
+    }
+
+    /// The verification core (key set and claims policy).
+    pub fn verifier(&self) -> &KeySetVerifier {
+        &self.verifier
+    }
+}
+
+#[async_trait]
+impl AuthProvider for JwksProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn authenticate_token(
+        &self,
+        token: &str,
+        _parts: &Parts,
+    ) -> Result<Option<User>, AuthError> {
+        self.verify(token).await.map(|u| Some((*u).clone()))
+    }
+
+    fn public(&self) -> PatternList {
+        self.public.clone()
+    }
+
+    fn protected(&self) -> PatternList {
+        self.protected.clone()
+    }
+
+    fn issuers(&self) -> Vec<String> {
+        self.verifier.policy().issuers.clone()
+    }
+}
