@@ -206,6 +206,14 @@ async fn accepts_and_normalizes_the_user() {
     // Memberships are not fetched by default.
     assert!(c.get("memberships").is_none());
     assert_eq!(fake.membership_requests(), 0);
+    // `claims.memberships` never comes from the token.
+    let t = token(&with(
+        claims(&fake, "user_ada"),
+        json!({"memberships": [{"role": "admin", "status": "active"}]}),
+    ));
+    let r = bearer(&base, &t).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["claims"].get("memberships").is_none());
     // Name falls back to the email.
     let r = bearer(&base, &token(&claims(&fake, "user_bob"))).await;
     assert_eq!(r.body["claims"]["name"], "bob@example.com");

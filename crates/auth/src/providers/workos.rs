@@ -206,8 +206,10 @@ pub enum WorkosConfigError {
         #[source]
         source: IdpError,
     },
-    /// A `jwt_claims` entry with an empty key or path.
-    #[error("auth.workos.jwt_claims: {0:?} needs a non-empty claim path")]
+    /// A `jwt_claims` entry with an empty key or path, or the reserved key `memberships`.
+    #[error(
+        "auth.workos.jwt_claims: {0:?} needs a non-empty claim path (and `memberships` is reserved for fetch_memberships)"
+    )]
     BadClaimMapping(String),
 }
 
@@ -468,7 +470,11 @@ impl WorkosProvider {
             .ok_or(WorkosConfigError::MissingClientId)?
             .to_owned();
         for (k, path) in &cfg.jwt_claims {
-            if k.trim().is_empty() || path.trim().is_empty() || path.split('.').any(str::is_empty) {
+            if k.trim().is_empty()
+                || k == "memberships"
+                || path.trim().is_empty()
+                || path.split('.').any(str::is_empty)
+            {
                 return Err(WorkosConfigError::BadClaimMapping(k.clone()));
             }
         }
@@ -707,6 +713,8 @@ impl WorkosProvider {
             claims.insert("avatar_url".into(), opt(&user.profile_picture_url));
             (user.id.clone(), user.id.clone())
         };
+        // `claims.memberships` only ever comes from the API, never from the token.
+        claims.remove("memberships");
         if self.fetch_memberships {
             let ms = self
                 .memberships(&workos_id, AuthError::authentication_unavailable)
