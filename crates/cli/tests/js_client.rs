@@ -564,6 +564,48 @@ fn seed_curl_commands_work_verbatim() {
             .unwrap()
             .contains("London")
     );
+    // 4. Every command of the README's "Calling the server" cURL block, as written there.
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let block = readme
+        .split("### cURL\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has a cURL block under \"### cURL\"");
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in block.lines() {
+        if current.is_empty() && (line.trim().is_empty() || line.trim_start().starts_with('#')) {
+            continue;
+        }
+        current.push_str(line);
+        current.push('\n');
+        if !line.trim_end().ends_with('\\') {
+            commands.push(std::mem::take(&mut current));
+        }
+    }
+    assert_eq!(commands.len(), 4, "{commands:?}");
+    for cmd in &commands {
+        let cmd = cmd.replace("http://localhost:4111", &server.base);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&cmd)
+            .env("TOKEN", &token)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd}");
+        if cmd.contains("/stream") {
+            assert!(stdout.ends_with("data: [DONE]\n\n"), "{cmd}: {stdout}");
+        } else {
+            let v: Value =
+                serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{cmd}: {e}: {stdout}"));
+            assert!(v.get("error").is_none(), "{cmd}: {v}");
+        }
+    }
+
     // Streaming with cURL: SSE frames ending with [DONE].
     let out = Command::new("sh")
         .arg("-c")
