@@ -60,8 +60,11 @@ struct Inner {
     user_requests: AtomicUsize,
     rest_requests: AtomicUsize,
     jwks_requests: AtomicUsize,
-    rest_queries: Mutex<Vec<(Vec<(String, String)>, String)>>,
+    rest_queries: Mutex<Vec<RestQuery>>,
 }
+
+/// One PostgREST request as received: decoded query pairs and the bearer token.
+pub type RestQuery = (Vec<(String, String)>, String);
 
 /// A running fake Supabase project; stops when dropped.
 pub struct SupabaseFake {
@@ -246,7 +249,7 @@ impl SupabaseFake {
     }
 
     /// Decoded query pairs and bearer token of every PostgREST request, in order.
-    pub fn rest_queries(&self) -> Vec<(Vec<(String, String)>, String)> {
+    pub fn rest_queries(&self) -> Vec<RestQuery> {
         self.inner.rest_queries.lock().unwrap().clone()
     }
 }
@@ -258,20 +261,24 @@ async fn pause(s: &Inner) {
     }
 }
 
-/// Kong's `key-auth` check.
-fn gateway(headers: &HeaderMap) -> Result<(), Response> {
+/// Kong's `key-auth` check: the refusal, if the `apikey` header is missing or wrong.
+fn gateway(headers: &HeaderMap) -> Option<Response> {
     match headers.get("apikey").and_then(|v| v.to_str().ok()) {
-        None => Err((
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"message": "No API key found in request"})),
-        )
-            .into_response()),
-        Some(k) if k != ANON_KEY => Err((
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"message": "Invalid API key"})),
-        )
-            .into_response()),
-        Some(_) => Ok(()),
+        None => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"message": "No API key found in request"})),
+            )
+                .into_response(),
+        ),
+        Some(k) if k != ANON_KEY => Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"message": "Invalid API key"})),
+            )
+                .into_response(),
+        ),
+        Some(_) => None,
     }
 }
 
@@ -335,7 +342,7 @@ async fn user(State(s): State<Arc<Inner>>, headers: HeaderMap) -> Response {
     if let Some(r) = behavior_response(&s.auth_behavior.lock().unwrap().clone()) {
         return r;
     }
-    if let Err(r) = gateway(&headers) {
+    if let Some(r) = gateway(&headers) {
         return r;
     }
     let gotrue = |status: u16, code: &str, msg: &str| {
@@ -416,7 +423,7 @@ async fn rest_users(
     if let Some(r) = behavior_response(&behavior) {
         return r;
     }
-    if let Err(r) = gateway(&headers) {
+    if let Some(r) = gateway(&headers) {
         return r;
     }
     // PostgREST runs as the token's role; a token that does not verify is refused.
