@@ -232,6 +232,8 @@ pub enum KeySetError {
 struct Snapshot {
     keys: Arc<[VerifyKey]>,
     kids: HashSet<String>,
+    /// Whether some key has no `kid` (it then matches any token kid).
+    has_kidless: bool,
     etag: Option<String>,
     validated_at: Instant,
     ttl: Duration,
@@ -244,7 +246,7 @@ impl Snapshot {
 
     fn has_kid(&self, kid: &str) -> bool {
         // A key without `kid` matches any token kid (see `jwt::verify_signature`).
-        self.kids.contains(kid) || self.keys.iter().any(|k| k.kid.is_none())
+        self.has_kidless || self.kids.contains(kid)
     }
 }
 
@@ -579,6 +581,7 @@ impl Inner {
             Snapshot {
                 keys: prev.keys.clone(),
                 kids: prev.kids.clone(),
+                has_kidless: prev.has_kidless,
                 etag: etag.or_else(|| prev.etag.clone()),
                 validated_at: Instant::now(),
                 ttl,
@@ -597,9 +600,11 @@ impl Inner {
                 tracing::warn!(url = %self.shown_url, kid = ?kid, %reason, "key skipped");
             }
             let kids = keys.keys.iter().filter_map(|k| k.kid.clone()).collect();
+            let has_kidless = keys.keys.iter().any(|k| k.kid.is_none());
             Snapshot {
                 keys: keys.keys.into(),
                 kids,
+                has_kidless,
                 etag,
                 validated_at: Instant::now(),
                 ttl,

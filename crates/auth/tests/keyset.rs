@@ -236,10 +236,17 @@ async fn stale_past_stale_if_error_is_503() {
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let e = ks.verify(&token("k1"), &policy(), MAX).await.unwrap_err();
     assert!(is_unavailable(&e), "{e:?}");
-    // The IdP comes back: served again (after the 1 s failure backoff).
+    // The IdP comes back: served again once the 1 s failure backoff has run out.
     fake.set_behavior(Behavior::Normal);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    ks.verify(&token("k1"), &policy(), MAX).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        match ks.verify(&token("k1"), &policy(), MAX).await {
+            Ok(_) => break,
+            Err(e) if Instant::now() < deadline => assert!(is_unavailable(&e), "{e:?}"),
+            Err(e) => panic!("not recovered: {e:?}"),
+        }
+    }
 }
 
 #[tokio::test]
