@@ -12,6 +12,7 @@
 //! documented environment variables. CLI flags are applied by the caller after loading.
 
 mod env;
+mod providers;
 mod units;
 
 use std::collections::{HashMap, HashSet};
@@ -23,6 +24,10 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+pub use providers::{
+    Auth0Section, ClerkSection, FirebaseSection, JwksSection, OidcSection, SupabaseSection,
+    WorkosSection,
+};
 pub use units::{ByteSize, parse_byte_size, parse_duration};
 
 use units::{de_bool, de_duration, de_port, de_u64, de_usize};
@@ -319,6 +324,20 @@ pub struct AuthConfig {
     pub api_keys: Option<ApiKeysConfig>,
     /// `[auth.composite]`, for provider `composite`.
     pub composite: Option<CompositeConfig>,
+    /// `[auth.jwks]`.
+    pub jwks: Option<JwksSection>,
+    /// `[auth.oidc]`.
+    pub oidc: Option<OidcSection>,
+    /// `[auth.auth0]`.
+    pub auth0: Option<Auth0Section>,
+    /// `[auth.clerk]`.
+    pub clerk: Option<ClerkSection>,
+    /// `[auth.firebase]`.
+    pub firebase: Option<FirebaseSection>,
+    /// `[auth.supabase]`.
+    pub supabase: Option<SupabaseSection>,
+    /// `[auth.workos]`.
+    pub workos: Option<WorkosSection>,
 }
 
 impl AuthConfig {
@@ -377,6 +396,13 @@ impl Default for AuthConfig {
             jwt: None,
             api_keys: None,
             composite: None,
+            jwks: None,
+            oidc: None,
+            auth0: None,
+            clerk: None,
+            firebase: None,
+            supabase: None,
+            workos: None,
         }
     }
 }
@@ -389,6 +415,20 @@ pub enum AuthProviderKind {
     /// Shared-secret (HS*) or PEM public-key JWT.
     #[default]
     Jwt,
+    /// Any issuer publishing a JWKS.
+    Jwks,
+    /// OpenID Connect discovery.
+    Oidc,
+    /// Auth0.
+    Auth0,
+    /// Clerk.
+    Clerk,
+    /// Firebase Authentication (+ Firestore access list).
+    Firebase,
+    /// Supabase Auth.
+    Supabase,
+    /// WorkOS AuthKit.
+    Workos,
     /// Static API keys.
     ApiKeys,
     /// Several providers in order.
@@ -401,6 +441,13 @@ impl AuthProviderKind {
     /// Every provider name, in the order they are documented.
     pub const ALL: &'static [AuthProviderKind] = &[
         AuthProviderKind::Jwt,
+        AuthProviderKind::Jwks,
+        AuthProviderKind::Oidc,
+        AuthProviderKind::Auth0,
+        AuthProviderKind::Clerk,
+        AuthProviderKind::Firebase,
+        AuthProviderKind::Supabase,
+        AuthProviderKind::Workos,
         AuthProviderKind::ApiKeys,
         AuthProviderKind::Composite,
         AuthProviderKind::None,
@@ -410,6 +457,13 @@ impl AuthProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthProviderKind::Jwt => "jwt",
+            AuthProviderKind::Jwks => "jwks",
+            AuthProviderKind::Oidc => "oidc",
+            AuthProviderKind::Auth0 => "auth0",
+            AuthProviderKind::Clerk => "clerk",
+            AuthProviderKind::Firebase => "firebase",
+            AuthProviderKind::Supabase => "supabase",
+            AuthProviderKind::Workos => "workos",
             AuthProviderKind::ApiKeys => "api_keys",
             AuthProviderKind::Composite => "composite",
             AuthProviderKind::None => "none",
@@ -981,8 +1035,19 @@ impl Config {
                 ),
             )
         };
-        if a.api_keys.is_some() && !a.uses(AuthProviderKind::ApiKeys) {
-            return Err(unused("api_keys", AuthProviderKind::ApiKeys));
+        for (set, kind) in [
+            (a.api_keys.is_some(), AuthProviderKind::ApiKeys),
+            (a.jwks.is_some(), AuthProviderKind::Jwks),
+            (a.oidc.is_some(), AuthProviderKind::Oidc),
+            (a.auth0.is_some(), AuthProviderKind::Auth0),
+            (a.clerk.is_some(), AuthProviderKind::Clerk),
+            (a.firebase.is_some(), AuthProviderKind::Firebase),
+            (a.supabase.is_some(), AuthProviderKind::Supabase),
+            (a.workos.is_some(), AuthProviderKind::Workos),
+        ] {
+            if set && !a.uses(kind) {
+                return Err(unused(kind.as_str(), kind));
+            }
         }
         if a.composite.is_some() && a.provider != AuthProviderKind::Composite {
             return Err(unused("composite", AuthProviderKind::Composite));
