@@ -25,6 +25,9 @@ pub enum BuildError {
         /// What is wrong.
         message: String,
     },
+    /// A provider refused its settings (the message names the setting).
+    #[error("{0}")]
+    Provider(String),
     /// An agent setting is unusable.
     #[error("{key}: {message}")]
     Agent {

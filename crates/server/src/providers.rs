@@ -17,6 +17,10 @@ use mastra_auth::providers::{
 use crate::app::BuildError;
 use crate::config::{AuthConfig, AuthProviderKind, Config};
 
+fn provider_err(e: impl ToString) -> BuildError {
+    BuildError::Provider(e.to_string())
+}
+
 fn err(key: impl Into<String>, message: impl ToString) -> BuildError {
     BuildError::Auth {
         key: key.into(),
@@ -39,8 +43,7 @@ pub fn build(cfg: &Config) -> Result<Option<Arc<dyn AuthProvider>>, BuildError> 
                 .into_iter()
                 .map(|k| member(auth, k))
                 .collect::<Result<Vec<_>, _>>()?;
-            let composite = CompositeProvider::new("composite", members)
-                .map_err(|e| err("auth.composite", e))?;
+            let composite = CompositeProvider::new("composite", members).map_err(provider_err)?;
             Ok(Some(Arc::new(composite)))
         }
         kind => member(auth, kind).map(Some),
@@ -118,9 +121,7 @@ fn jwks(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     c.algorithms = algorithms("auth.jwks.algorithms", &s.algorithms)?.or(c.algorithms);
     set(&mut c.leeway, s.leeway);
     c.http = http(s.allow_insecure_http);
-    Ok(Arc::new(
-        JwksProvider::new(c).map_err(|e| err("auth.jwks", e))?,
-    ))
+    Ok(Arc::new(JwksProvider::new(c).map_err(provider_err)?))
 }
 
 fn oidc(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -135,9 +136,7 @@ fn oidc(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     c.algorithms = algorithms("auth.oidc.algorithms", &s.algorithms)?.or(c.algorithms);
     set(&mut c.leeway, s.leeway);
     c.http = http(s.allow_insecure_http);
-    Ok(Arc::new(
-        OidcProvider::new(c).map_err(|e| err("auth.oidc", e))?,
-    ))
+    Ok(Arc::new(OidcProvider::new(c).map_err(provider_err)?))
 }
 
 fn auth0(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -150,9 +149,7 @@ fn auth0(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     set_opt(&mut c.base_url, s.base_url);
     set(&mut c.leeway, s.leeway);
     c.http = http(s.allow_insecure_http);
-    Ok(Arc::new(
-        Auth0Provider::new(c).map_err(|e| err("auth.auth0", e))?,
-    ))
+    Ok(Arc::new(Auth0Provider::new(c).map_err(provider_err)?))
 }
 
 fn clerk(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -173,9 +170,7 @@ fn clerk(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     set(&mut c.leeway, s.leeway);
     set(&mut c.allow_insecure_http, s.allow_insecure_http);
     c.fill_from_env(env);
-    Ok(Arc::new(
-        ClerkProvider::new(c).map_err(|e| err("auth.clerk", e))?,
-    ))
+    Ok(Arc::new(ClerkProvider::new(c).map_err(provider_err)?))
 }
 
 fn firebase(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -194,9 +189,7 @@ fn firebase(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     set(&mut c.leeway, s.leeway);
     set(&mut c.allow_insecure_http, s.allow_insecure_http);
     let c = c.from_env_with(env);
-    Ok(Arc::new(
-        FirebaseProvider::new(c).map_err(|e| err("auth.firebase", e))?,
-    ))
+    Ok(Arc::new(FirebaseProvider::new(c).map_err(provider_err)?))
 }
 
 fn supabase(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -215,9 +208,7 @@ fn supabase(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     set(&mut c.leeway, s.leeway);
     set(&mut c.allow_insecure_http, s.allow_insecure_http);
     let c = c.from_env_with(env);
-    Ok(Arc::new(
-        SupabaseProvider::new(c).map_err(|e| err("auth.supabase", e))?,
-    ))
+    Ok(Arc::new(SupabaseProvider::new(c).map_err(provider_err)?))
 }
 
 fn workos(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -237,9 +228,7 @@ fn workos(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
     set(&mut c.require_admin_role, s.require_admin_role);
     set(&mut c.leeway, s.leeway);
     set(&mut c.allow_insecure_http, s.allow_insecure_http);
-    Ok(Arc::new(
-        WorkosProvider::new(c).map_err(|e| err("auth.workos", e))?,
-    ))
+    Ok(Arc::new(WorkosProvider::new(c).map_err(provider_err)?))
 }
 
 fn jwt(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
@@ -272,7 +261,7 @@ fn jwt(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
         cache_capacity: j.cache_capacity,
         ..JwtProviderConfig::default()
     })
-    .map_err(|e| err("auth.jwt", e))?;
+    .map_err(provider_err)?;
     Ok(Arc::new(provider))
 }
 
@@ -287,11 +276,11 @@ fn api_keys(auth: &AuthConfig) -> Result<Arc<dyn AuthProvider>, BuildError> {
             }
             _ => Err(mastra_auth::providers::api_keys::ApiKeyError::KeyOrHash(i)),
         }
-        .map_err(|e| err("auth.api_keys", e))?;
+        .map_err(provider_err)?;
         keys.push(key);
     }
     let name = c.name.unwrap_or_else(|| "api_keys".into());
     let provider = ApiKeysProvider::new(name, keys, PatternList::default(), PatternList::default())
-        .map_err(|e| err("auth.api_keys", e))?;
+        .map_err(provider_err)?;
     Ok(Arc::new(provider))
 }

@@ -182,7 +182,7 @@ impl JwksConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum KeySetProviderError {
     /// A required setting is missing or empty.
-    #[error("{provider}: {setting} is required")]
+    #[error("auth.{provider}.{setting} is required")]
     Missing {
         /// Provider kind (`jwks`, `oidc`, `auth0`).
         provider: &'static str,
@@ -190,7 +190,7 @@ pub enum KeySetProviderError {
         setting: &'static str,
     },
     /// A setting has an unusable value.
-    #[error("{provider}: {setting} is invalid: {reason}")]
+    #[error("auth.{provider}.{setting} is invalid: {reason}")]
     Invalid {
         /// Provider kind.
         provider: &'static str,
@@ -200,7 +200,7 @@ pub enum KeySetProviderError {
         reason: String,
     },
     /// A URL setting is refused by the HTTP rules (HTTPS, loopback opt-in).
-    #[error("{provider}: {setting}: {source}")]
+    #[error("auth.{provider}.{setting}: {source}")]
     Url {
         /// Provider kind.
         provider: &'static str,
