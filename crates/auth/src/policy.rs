@@ -110,23 +110,33 @@ impl Policy {
         p
     }
 
+    /// The flag of the route the router dispatches this request to. Among the routes on the
+    /// matched template, the router prefers one naming the method, then (for `HEAD`) a `GET`
+    /// route, then an `ALL` route, whatever their order in the config; so does this.
     fn route_flag(&self, parts: &Parts) -> Option<bool> {
         if self.routes.is_empty() {
             return None;
         }
         let method = &parts.method;
-        match parts.extensions.get::<MatchedPath>() {
-            Some(matched) => self
-                .routes
-                .iter()
-                .find(|r| r.template == matched.as_str() && r.methods.contains(method))
-                .map(|r| r.requires_auth),
-            None => self
-                .routes
-                .iter()
-                .find(|r| r.pattern.matches(parts.uri.path(), method))
-                .map(|r| r.requires_auth),
-        }
+        let matched = parts.extensions.get::<MatchedPath>();
+        let on_route = |r: &&RouteFlag| match matched {
+            Some(m) => r.template == m.as_str(),
+            None => r.pattern.matches(parts.uri.path(), method),
+        };
+        let rank = |r: &RouteFlag| match &r.methods {
+            MethodSet::Only(set) if set.contains(method) => Some(0),
+            MethodSet::Only(set) if *method == Method::HEAD && set.contains(&Method::GET) => {
+                Some(1)
+            }
+            MethodSet::Only(_) => None,
+            MethodSet::All => Some(2),
+        };
+        self.routes
+            .iter()
+            .filter(on_route)
+            .filter_map(|r| rank(r).map(|k| (k, r)))
+            .min_by_key(|(k, _)| *k)
+            .map(|(_, r)| r.requires_auth)
     }
 
     /// Steps 3–5: route flag, protected, public.
