@@ -25,6 +25,7 @@ pub struct Auth {
     provider: Arc<dyn AuthProvider>,
     policy: Policy,
     extractor: TokenExtractor,
+    exempt_preflight: bool,
 }
 
 impl std::fmt::Debug for Auth {
@@ -33,6 +34,7 @@ impl std::fmt::Debug for Auth {
             .field("provider", &self.provider.name())
             .field("policy", &self.policy)
             .field("extractor", &self.extractor)
+            .field("exempt_preflight", &self.exempt_preflight)
             .finish()
     }
 }
@@ -44,6 +46,7 @@ impl Auth {
             policy: Policy::with_defaults("/api"),
             provider,
             extractor: TokenExtractor::default(),
+            exempt_preflight: true,
             public: PatternList::default(),
             protected: PatternList::default(),
         }
@@ -62,7 +65,7 @@ impl Auth {
     /// Runs steps 1–8 on a request head: `Ok(None)` = pass without a user, `Ok(Some(user))` =
     /// authenticated and authorized, `Err` = the response to send.
     pub async fn check(&self, parts: &Parts) -> Result<Option<User>, AuthError> {
-        if is_preflight(parts) || self.policy.need(parts) == Need::Pass {
+        if (self.exempt_preflight && is_preflight(parts)) || self.policy.need(parts) == Need::Pass {
             return Ok(None);
         }
         let token = self
@@ -119,6 +122,7 @@ pub struct AuthBuilder {
     provider: Arc<dyn AuthProvider>,
     policy: Policy,
     extractor: TokenExtractor,
+    exempt_preflight: bool,
     public: PatternList,
     protected: PatternList,
 }
@@ -186,6 +190,16 @@ impl AuthBuilder {
         self
     }
 
+    /// Lets CORS preflights (`OPTIONS` + `Origin` + `Access-Control-Request-Method`) through
+    /// without credentials (default true), for a CORS layer placed *inside* this one to answer.
+    /// Turn it off when preflights are answered outside this layer (or not at all): a
+    /// preflight-shaped request that reaches this layer then authenticates like any other, so it
+    /// cannot run a handler that accepts `OPTIONS` (an `ALL` route, a proxy) unauthenticated.
+    pub fn exempt_preflight(mut self, on: bool) -> Self {
+        self.exempt_preflight = on;
+        self
+    }
+
     /// Finishes: defaults + provider additions + configured additions.
     pub fn build(mut self) -> Auth {
         self.policy.public.extend(self.provider.public());
@@ -196,6 +210,7 @@ impl AuthBuilder {
             provider: self.provider,
             policy: self.policy,
             extractor: self.extractor,
+            exempt_preflight: self.exempt_preflight,
         }
     }
 }

@@ -95,7 +95,10 @@ pub fn build_auth(cfg: &Config) -> Result<Option<Auth>, BuildError> {
     let Some(provider) = build_provider(cfg)? else {
         return Ok(None);
     };
+    // The CORS layer (outside auth) answers real preflights; when it is off, nothing may treat
+    // a preflight-shaped request as exempt.
     let mut b = Auth::builder(provider)
+        .exempt_preflight(false)
         .api_prefix(&cfg.server.api_prefix)
         .api_key_query(cfg.auth.api_key_query)
         .public_list(patterns(&cfg.auth.public, "auth.public")?)
