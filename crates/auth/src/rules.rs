@@ -325,8 +325,10 @@ impl FromIterator<Rule> for Rules {
 }
 
 /// Rules that can never match: `(shadowed_index, by_index)` where an earlier rule without a
-/// condition covers every path (no `path`, or an identical path list) and a superset of the
-/// methods of the later one. Conservative: it reports only certain shadowing.
+/// condition covers every path of the later one (no `path`; the same matcher; a pattern matching
+/// the later rule's static path, as `/api/*` or `/api/agents/:id` cover `/api/agents/x`; or a
+/// `<static>/*` pattern below which the later pattern lies) and a superset of its methods.
+/// Conservative: it reports only certain shadowing.
 pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     for (j, later) in rules.0.iter().enumerate() {
@@ -334,7 +336,7 @@ pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
             earlier.condition.is_none()
                 && match (&earlier.path, &later.path) {
                     (None, _) => true,
-                    (Some(a), Some(b)) => same_paths(a, b),
+                    (Some(a), Some(b)) => covers_paths(a, b),
                     (Some(_), None) => false,
                 }
                 && match (&earlier.methods, &later.methods) {
@@ -350,9 +352,40 @@ pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
     out
 }
 
-/// Whether two path lists contain the same matchers (order and repetition ignored).
-fn same_paths(a: &[PathMatcher], b: &[PathMatcher]) -> bool {
-    b.iter().all(|p| a.contains(p)) && a.iter().all(|p| b.contains(p))
+/// Whether every path the matchers `b` match is matched by one of `a`.
+fn covers_paths(a: &[PathMatcher], b: &[PathMatcher]) -> bool {
+    b.iter()
+        .all(|later| a.iter().any(|earlier| covers(earlier, later)))
+}
+
+/// Whether `earlier` matches every path `later` matches (certain cases only).
+fn covers(earlier: &PathMatcher, later: &PathMatcher) -> bool {
+    if earlier == later {
+        return true;
+    }
+    let (PathMatcher::Pattern(e), PathMatcher::Pattern(l)) = (earlier, later) else {
+        // A regex is case-sensitive and arbitrary: only an identical one is certain.
+        return false;
+    };
+    let dynamic = |s: &str| s.contains([':', '{', '}', '*', '?']);
+    let l_src = l.as_str();
+    if !dynamic(l_src) {
+        // A static pattern matches itself, case-insensitively, with or without one trailing
+        // slash; `earlier` is case-insensitive too.
+        let bare = l_src.trim_end_matches('/');
+        let bare = if bare.is_empty() { "/" } else { bare };
+        return e.matches(bare) && e.matches(&format!("{}/", bare.trim_end_matches('/')));
+    }
+    // `earlier` = `<static>/*` matches everything below `<static>/`; a later pattern whose text
+    // starts with `<static>/` (and has no optional part, which could match `<static>` itself)
+    // only matches paths below it.
+    match e.as_str().strip_suffix("/*") {
+        Some(prefix) if !dynamic(prefix) && !l_src.contains('?') => {
+            let prefix = format!("{prefix}/").to_ascii_lowercase();
+            l_src.to_ascii_lowercase().starts_with(&prefix)
+        }
+        _ => false,
+    }
 }
 
 /// A rule as written in a config file.
@@ -942,5 +975,34 @@ mod tests {
             Rule::deny(),
         ]);
         assert_eq!(shadowed(&rules), vec![(1, 0), (5, 4)]);
+    }
+
+    #[test]
+    fn broader_patterns_shadow_narrower_ones() {
+        let p = |pattern: &str| Rule::deny().with_pattern(pattern).unwrap();
+        let rules = Rules(vec![
+            /* 0 */ Rule::allow().with_pattern("/api/*").unwrap(),
+            /* 1 */ p("/api/agents"),
+            /* 2 */ p("/API/Agents/"),
+            /* 3 */ p("/api/agents/:id"),
+            /* 4 */ p("/api/agents/*"),
+            /* 5 */ p("/api"),
+            /* 6 */ p("/api/:id?"),
+            /* 7 */ p("/apix/y"),
+            /* 8 */ Rule::deny().with_path(PathMatcher::regex("^/api/x$").unwrap()),
+        ]);
+        assert_eq!(shadowed(&rules), vec![(1, 0), (2, 0), (3, 0), (4, 0)]);
+        let rules = Rules(vec![
+            /* 0 */ Rule::allow().with_pattern("/users/:id").unwrap(),
+            /* 1 */ p("/users/me"),
+            /* 2 */ p("/users/me/x"),
+            /* 3 */ p("/users/:other"),
+            /* 4 */ p("/users/*"),
+            /* 5 */ Rule::allow().with_pattern("/files/:name.txt").unwrap(),
+            /* 6 */ p("/files/a.txt"),
+            /* 7 */ p("/files/a.txt.bak"),
+        ]);
+        // `/users/:other` is the same pattern under another name, but not provably: not reported.
+        assert_eq!(shadowed(&rules), vec![(1, 0), (6, 5)]);
     }
 }
