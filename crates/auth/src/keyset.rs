@@ -9,8 +9,8 @@
 //!   size cap; no redirects).
 //! - Keys are parsed once per refresh into [`VerifyKey`]s bound to the algorithms their
 //!   `kty`/`crv`/`alg` allow; `use` other than `sig`, `key_ops` without `verify`, symmetric
-//!   keys, RSA moduli under 2048 bits, unknown curves and malformed members are skipped (logged)
-//!   without failing the set.
+//!   keys, RSA moduli under 2048 bits, Ed25519 keys of small order, unknown curves and malformed
+//!   members are skipped (logged) without failing the set.
 //! - Lifetime: `Cache-Control: max-age` clamped to `[min_ttl, max_ttl]` (`no-store`/`no-cache`
 //!   count as `min_ttl`), `default_ttl` otherwise. `ETag`/`If-None-Match` revalidation: a 304
 //!   keeps the keys and restarts the lifetime.
@@ -58,6 +58,51 @@ pub const STALE_IF_ERROR: Duration = Duration::from_secs(24 * 60 * 60);
 pub const FETCH_FAILURE_BACKOFF: Duration = Duration::from_secs(1);
 /// Smallest RSA modulus accepted, in bits.
 pub const MIN_RSA_BITS: usize = 2048;
+
+/// The y coordinates (little-endian, sign bit ignored) of the Ed25519 points of small order,
+/// including the non-canonical encodings `p` and `p + 1` (libsodium's blocklist).
+const ED25519_SMALL_ORDER: [[u8; 32]; 7] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ],
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
+/// Whether a raw 32-byte Ed25519 public key is a point of small order. With such a key the
+/// verifier accepts signatures nobody had to compute (e.g. R = identity, S = 0 verifies for any
+/// message with the identity point), so it is refused at load like a short RSA modulus.
+pub fn ed25519_key_is_small_order(key: &[u8]) -> bool {
+    key.len() == 32
+        && ED25519_SMALL_ORDER
+            .iter()
+            .any(|bad| key[..31] == bad[..31] && key[31] & 0x7f == bad[31])
+}
 /// Upper bound on negatively cached unknown `kid`s.
 const NEGATIVE_CACHE_CAPACITY: u64 = 1024;
 /// Longest wait between background retries after failures.
@@ -845,6 +890,9 @@ fn jwk_to_key(jwk: &Value) -> Result<VerifyKey, String> {
             if x.len() != 32 {
                 return Err("Ed25519 public key must be 32 bytes".into());
             }
+            if ed25519_key_is_small_order(&x) {
+                return Err("Ed25519 public key of small order (verifies forgeries)".into());
+            }
             (DecodingKey::from_ed_der(&x), vec![Algorithm::EdDSA])
         }
         "oct" => return Err("symmetric keys are never accepted from a key set".into()),
@@ -939,6 +987,9 @@ fn certificate_to_key(pem: &[u8]) -> Result<VerifyKey, String> {
         let raw = spki.subject_public_key.data.as_ref();
         if raw.len() != 32 {
             return Err("Ed25519 public key must be 32 bytes".into());
+        }
+        if ed25519_key_is_small_order(raw) {
+            return Err("Ed25519 public key of small order (verifies forgeries)".into());
         }
         return Ok(VerifyKey {
             kid: None,

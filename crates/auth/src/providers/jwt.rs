@@ -239,6 +239,16 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
         });
     }
     match DecodingKey::from_ed_pem(pem) {
+        Ok(key)
+            if key
+                .try_get_as_bytes()
+                .ok()
+                .is_none_or(crate::keyset::ed25519_key_is_small_order) =>
+        {
+            Err(JwtConfigError::BadPublicKey(
+                "Ed25519 public key of small order (verifies forgeries)".into(),
+            ))
+        }
         Ok(key) => Ok(VerifyKey {
             kid: None,
             algorithms: vec![Algorithm::EdDSA],
