@@ -1,12 +1,21 @@
-//! Verify cost per algorithm: first-seen tokens (full parse + crypto + claims) and repeated
-//! tokens (served by the verified-token cache).
+//! Verify cost per algorithm: first-seen tokens (full parse + crypto + claims), repeated
+//! tokens (served by the verified-token cache), and the raw signature check alone — the
+//! baseline of issue #6's "first-seen cost at most 1.5x the raw crypto" target:
+//!
+//! - `raw_crypto/<alg>`: aws-lc-rs with the key parsed once (`hmac::Key` / `ParsedPublicKey`),
+//!   signature already base64-decoded — the floor any verifier on this backend can reach;
+//! - `raw_jsonwebtoken/<alg>`: `jsonwebtoken::crypto::verify` (base64-decodes the signature and
+//!   builds the backend key on every call).
 //!
 //! `cargo bench -p mastra-auth --bench verify`
 
 use std::hint::black_box;
 
+use aws_lc_rs::{hmac, signature};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use mastra_auth::providers::jwt::{JwtProvider, JwtProviderConfig};
 use serde_json::json;
 
@@ -97,6 +106,77 @@ fn bench(c: &mut Criterion) {
         );
     }
     cached.finish();
+
+    let mut raw = c.benchmark_group("raw_crypto");
+    for case in cases() {
+        let t = token(&case, 1);
+        let (message, sig) = t.rsplit_once('.').unwrap();
+        let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        let verify = raw_verifier(&case);
+        assert!(verify(message.as_bytes(), &sig), "{:?}", case.alg);
+        raw.bench_function(
+            BenchmarkId::from_parameter(format!("{:?}", case.alg)),
+            |b| b.iter(|| verify(black_box(message.as_bytes()), black_box(&sig))),
+        );
+    }
+    raw.finish();
+
+    let mut jwt = c.benchmark_group("raw_jsonwebtoken");
+    for case in cases() {
+        let t = token(&case, 1);
+        let (message, sig) = t.rsplit_once('.').unwrap();
+        let key = decoding_key(&case);
+        jwt.bench_function(
+            BenchmarkId::from_parameter(format!("{:?}", case.alg)),
+            |b| {
+                b.iter(|| {
+                    jsonwebtoken::crypto::verify(
+                        black_box(sig),
+                        black_box(message.as_bytes()),
+                        &key,
+                        case.alg,
+                    )
+                    .unwrap()
+                })
+            },
+        );
+    }
+    jwt.finish();
+}
+
+fn decoding_key(c: &Case) -> DecodingKey {
+    match (c.secret, &c.public_pem, c.alg) {
+        (Some(s), _, _) => DecodingKey::from_secret(s.as_bytes()),
+        (None, Some(p), Algorithm::ES256 | Algorithm::ES384) => {
+            DecodingKey::from_ec_pem(p.as_bytes()).unwrap()
+        }
+        (None, Some(p), Algorithm::EdDSA) => DecodingKey::from_ed_pem(p.as_bytes()).unwrap(),
+        (None, Some(p), _) => DecodingKey::from_rsa_pem(p.as_bytes()).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+type RawVerify = Box<dyn Fn(&[u8], &[u8]) -> bool>;
+
+/// The signature check on aws-lc-rs directly, key parsed once.
+fn raw_verifier(c: &Case) -> RawVerify {
+    if let Some(secret) = c.secret {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        return Box::new(move |m, s| hmac::verify(&key, m, s).is_ok());
+    }
+    let alg: &'static dyn signature::VerificationAlgorithm = match c.alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &signature::ED25519,
+        a => unreachable!("{a:?}"),
+    };
+    // jsonwebtoken's DecodingKey holds PKCS#1 DER (RSA), the SEC1 point (EC) or the raw key
+    // (Ed25519): exactly what aws-lc-rs parses.
+    let der = decoding_key(c).try_get_as_bytes().unwrap().to_vec();
+    let key = signature::ParsedPublicKey::new(alg, der).unwrap();
+    Box::new(move |m, s| key.verify_sig(m, s).is_ok())
 }
 
 criterion_group!(benches, bench);
