@@ -177,10 +177,13 @@ async fn remote_backend_failures_are_503() {
         ..SupabaseConfig::new("http://127.0.0.1:9", ANON_KEY)
     })
     .unwrap();
-    unavailable(
-        gone.authenticate_token(&fake.token(ALICE, 600), &parts())
-            .await,
-    );
+    // (A token of that project: a token naming another issuer is refused before any call.)
+    let for_gone = fake.token_with(json!({
+        "sub": ALICE,
+        "exp": super_now() + 600,
+        "iss": "http://127.0.0.1:9/auth/v1",
+    }));
+    unavailable(gone.authenticate_token(&for_gone, &parts()).await);
     // A failure is not cached: the next call after recovery succeeds.
     fake.set_delay(Duration::ZERO);
     let t = fake.token(ALICE, 600);
@@ -188,6 +191,42 @@ async fn remote_backend_failures_are_503() {
     unavailable(p.authenticate_token(&t, &parts()).await);
     fake.set_auth_behavior(ServiceBehavior::Normal);
     assert!(p.authenticate_token(&t, &parts()).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn remote_mode_sends_only_this_projects_tokens_to_gotrue() {
+    let fake = fake_with_users().await;
+    let p = remote(&fake);
+    let t = super_now();
+    for (what, token, check) in [
+        (
+            "another issuer",
+            fake.token_with(
+                json!({"sub": ALICE, "exp": t + 600, "iss": "https://other.example/auth/v1"}),
+            ),
+            (|r: &Rejection| matches!(r, Rejection::IssuerMismatch { .. }))
+                as fn(&Rejection) -> bool,
+        ),
+        (
+            "no issuer",
+            fake.token_with(json!({"sub": ALICE, "exp": t + 600, "iss": null})),
+            |r: &Rejection| *r == Rejection::MissingClaim("iss"),
+        ),
+        (
+            "issuer of the wrong type",
+            fake.token_with(json!({"sub": ALICE, "exp": t + 600, "iss": 7})),
+            |r: &Rejection| *r == Rejection::ClaimType("iss"),
+        ),
+    ] {
+        let r = invalid(p.authenticate_token(&token, &parts()).await);
+        assert!(check(&r), "{what}: {r}");
+    }
+    assert_eq!(
+        fake.user_requests(),
+        0,
+        "a foreign token was sent to GoTrue"
+    );
+    assert_eq!(p.issuers(), vec![fake.issuer()]);
 }
 
 #[tokio::test]

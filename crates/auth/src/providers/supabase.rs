@@ -447,6 +447,20 @@ impl SupabaseProvider {
                 }));
             }
         }
+        // GoTrue's tokens name the project (`{url}/auth/v1`). Anything else — another identity
+        // provider's token, a composite sibling's, an API key shaped like a JWT — is refused
+        // here, so it is never sent to Supabase.
+        match parsed.claims.get("iss") {
+            Some(Value::String(iss)) if self.policy.issuers.iter().any(|i| i == iss) => {}
+            Some(Value::String(iss)) => {
+                return Err(AuthError::InvalidToken(Rejection::IssuerMismatch {
+                    found: iss.clone(),
+                    expected: self.policy.issuers.clone(),
+                }));
+            }
+            Some(_) => return Err(AuthError::InvalidToken(Rejection::ClaimType("iss"))),
+            None => return Err(AuthError::InvalidToken(Rejection::MissingClaim("iss"))),
+        }
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let cell = {
             let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
@@ -697,6 +711,10 @@ impl AuthProvider for SupabaseProvider {
 
     fn cookie_names(&self) -> &[&str] {
         COOKIES
+    }
+
+    fn issuers(&self) -> Vec<String> {
+        self.policy.issuers.clone()
     }
 }
 
