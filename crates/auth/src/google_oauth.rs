@@ -56,6 +56,13 @@ pub struct ServiceAccount {
     pub token_uri: Option<String>,
 }
 
+impl Drop for ServiceAccount {
+    /// Wipes the private key text; the signing key parsed from it lives in the token source.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.private_key);
+    }
+}
+
 impl std::fmt::Debug for ServiceAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceAccount")
@@ -122,10 +129,12 @@ impl ServiceAccount {
         if value.trim_start().starts_with('{') {
             return Self::from_json(value);
         }
-        let text = std::fs::read_to_string(value).map_err(|e| ServiceAccountError::Read {
-            path: value.to_owned(),
-            message: e.kind().to_string(),
-        })?;
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(value).map_err(|e| {
+            ServiceAccountError::Read {
+                path: value.to_owned(),
+                message: e.kind().to_string(),
+            }
+        })?);
         Self::from_json(&text)
     }
 

@@ -543,7 +543,7 @@ mod tests {
     fn user(id: &str, claims: Json) -> User {
         User {
             id: id.to_owned(),
-            claims: claims.as_object().cloned().unwrap(),
+            claims: claims.as_object().cloned().unwrap().into(),
             provider: "test".into(),
         }
     }

@@ -5,12 +5,16 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 /// A verified user: who they are, what the identity provider asserted, and which provider said so.
+///
+/// Cheap to clone (the claims are shared): a cached user is cloned into every request it
+/// authenticates. Read claims through the field (`user.claims["role"]`, `user.claims.get(..)`);
+/// change them with [`User::claims_mut`] (copy-on-write).
 #[derive(Clone, Debug, PartialEq)]
 pub struct User {
     /// Stable identifier (`sub` for JWTs); empty when the credential carries none.
     pub id: String,
     /// The verified claims, exactly as the provider asserted them.
-    pub claims: Map<String, Value>,
+    pub claims: Arc<Map<String, Value>>,
     /// Name of the provider that authenticated this user.
     pub provider: Arc<str>,
 }
@@ -25,9 +29,14 @@ impl User {
             .to_owned();
         Self {
             id,
-            claims,
+            claims: Arc::new(claims),
             provider,
         }
+    }
+
+    /// The claims, for changing them (copies them first if another clone shares them).
+    pub fn claims_mut(&mut self) -> &mut Map<String, Value> {
+        Arc::make_mut(&mut self.claims)
     }
 
     /// A claim by name.
@@ -40,7 +49,7 @@ impl User {
         serde_json::json!({
             "id": self.id,
             "provider": &*self.provider,
-            "claims": self.claims,
+            "claims": &*self.claims,
         })
     }
 }
@@ -62,5 +71,16 @@ mod tests {
         assert_eq!(u.id, "b");
         let u = User::from_claims(claims(json!({"sub": 5})), "jwt".into());
         assert_eq!(u.id, "");
+    }
+
+    #[test]
+    fn clones_share_claims_until_changed() {
+        let a = User::from_claims(claims(json!({"sub": "a", "role": "x"})), "jwt".into());
+        let mut b = a.clone();
+        assert!(Arc::ptr_eq(&a.claims, &b.claims));
+        b.claims_mut().insert("role".into(), json!("y"));
+        assert_eq!(a.claims["role"], "x");
+        assert_eq!(b.claims["role"], "y");
+        assert_eq!(a.to_json()["claims"]["role"], "x");
     }
 }

@@ -580,7 +580,7 @@ async fn default_authorization_needs_id_and_workos_id() {
     assert!(provider.has_authorize_user());
     let user = |id: &str, claims: Value| User {
         id: id.into(),
-        claims: claims.as_object().unwrap().clone(),
+        claims: claims.as_object().unwrap().clone().into(),
         provider: "workos".into(),
     };
     let p = parts();

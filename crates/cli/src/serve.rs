@@ -145,6 +145,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let server = mastra_server::app::Server::bind(&settings.config)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The providers hold what they need; drop (and so wipe) the config's copies of the
+        // secrets now rather than at exit.
+        let described = settings.describe();
+        drop(std::mem::take(&mut settings.config.auth));
         let addr = server.local_addr()?;
         let scheme = if server.is_tls() { "https" } else { "http" };
         let host = match settings.config.server.host.as_str() {
@@ -152,10 +156,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             h => h.to_owned(),
         };
         let base = format!("{scheme}://{host}:{}", addr.port());
-        println!(
-            "mastra server listening on {base} ({})",
-            settings.describe()
-        );
+        println!("mastra server listening on {base} ({described})");
         println!("  health:  {base}/health");
         println!(
             "  agents:  {base}{}/agents",

@@ -162,7 +162,7 @@ impl ApiKeysProvider {
             claims.insert("sub".into(), Value::String(k.user.clone()));
             User {
                 id: k.user.clone(),
-                claims,
+                claims: claims.into(),
                 provider: self.name.clone(),
             }
         })

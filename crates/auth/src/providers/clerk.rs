@@ -32,6 +32,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
@@ -315,7 +316,7 @@ impl OrgRestriction {
 struct BackendApi {
     client: IdpClient,
     base: Url,
-    secret_key: String,
+    secret_key: Zeroizing<String>,
 }
 
 /// The `clerk` provider.
@@ -352,7 +353,9 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 
 impl ClerkProvider {
     /// Builds the provider; errors name the setting to fix.
-    pub fn new(cfg: ClerkConfig) -> Result<Self, ClerkConfigError> {
+    pub fn new(mut cfg: ClerkConfig) -> Result<Self, ClerkConfigError> {
+        // Wiped on every return path; the Backend API client keeps its own (wiped) copy.
+        let secret_key = Zeroizing::new(cfg.secret_key.take());
         let decoded = match non_empty(&cfg.publishable_key) {
             Some(pk) => {
                 Some(issuer_from_publishable_key(pk).map_err(ClerkConfigError::BadPublishableKey)?)
@@ -412,7 +415,7 @@ impl ClerkProvider {
                 Some(BackendApi {
                     client: client.clone(),
                     base,
-                    secret_key: secret.to_owned(),
+                    secret_key: Zeroizing::new(secret.to_owned()),
                 })
             }
             (None, Some(_)) => return Err(ClerkConfigError::MissingSecretKey),
@@ -531,7 +534,7 @@ impl ClerkProvider {
         org: &OrgRestriction,
         user_id: &str,
     ) -> Result<bool, AuthError> {
-        let auth = format!("Bearer {}", api.secret_key);
+        let auth = Zeroizing::new(format!("Bearer {}", api.secret_key.as_str()));
         let headers = [
             ("authorization", auth.as_str()),
             ("accept", "application/json"),

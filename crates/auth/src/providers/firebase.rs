@@ -256,9 +256,10 @@ pub fn valid_document_id(id: &str) -> bool {
 
 impl FirebaseProvider {
     /// Builds the provider: loads the service account, vets every URL.
-    pub fn new(cfg: FirebaseConfig) -> Result<Self, FirebaseConfigError> {
-        let sa_value = cfg
-            .service_account
+    pub fn new(mut cfg: FirebaseConfig) -> Result<Self, FirebaseConfigError> {
+        // The service-account JSON (private key included) is wiped on every return path.
+        let sa_text = zeroize::Zeroizing::new(cfg.service_account.take());
+        let sa_value = sa_text
             .as_deref()
             .filter(|s| !s.trim().is_empty())
             .ok_or(FirebaseConfigError::MissingServiceAccount)?;

@@ -140,9 +140,11 @@ impl std::fmt::Debug for JwtProvider {
 
 impl JwtProvider {
     /// Builds the provider, refusing weak or unusable keys.
-    pub fn new(cfg: JwtProviderConfig) -> Result<Self, JwtConfigError> {
+    pub fn new(mut cfg: JwtProviderConfig) -> Result<Self, JwtConfigError> {
+        // The verification key keeps its own copy; this one is wiped on every return path.
+        let secret = zeroize::Zeroizing::new(cfg.secret.take());
         let mut keys = Vec::new();
-        if let Some(secret) = &cfg.secret {
+        if let Some(secret) = secret.as_ref() {
             if secret.len() < MIN_SECRET_BYTES {
                 return Err(JwtConfigError::ShortSecret(secret.len()));
             }

@@ -35,6 +35,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, Url};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, VerifiedTokenCache};
@@ -210,7 +211,7 @@ enum Outcome {
 pub struct SupabaseProvider {
     name: Arc<str>,
     client: IdpClient,
-    anon_key: String,
+    anon_key: Zeroizing<String>,
     user_url: Url,
     rest_users_url: String,
     secret_key: Option<VerifyKey>,
@@ -251,7 +252,7 @@ pub enum SupabaseMode {
 
 impl SupabaseProvider {
     /// Builds the provider.
-    pub fn new(cfg: SupabaseConfig) -> Result<Self, SupabaseConfigError> {
+    pub fn new(mut cfg: SupabaseConfig) -> Result<Self, SupabaseConfigError> {
         let url = cfg
             .url
             .as_deref()
@@ -260,13 +261,17 @@ impl SupabaseProvider {
             .ok_or(SupabaseConfigError::MissingUrl)?
             .trim_end_matches('/')
             .to_owned();
-        let anon_key = cfg
-            .anon_key
-            .as_deref()
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or(SupabaseConfigError::MissingAnonKey)?
-            .to_owned();
+        // The config's copies are wiped on every return path; the provider keeps wiped ones.
+        let anon_key_value = Zeroizing::new(cfg.anon_key.take());
+        let jwt_secret = Zeroizing::new(cfg.jwt_secret.take());
+        let anon_key = Zeroizing::new(
+            anon_key_value
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .ok_or(SupabaseConfigError::MissingAnonKey)?
+                .to_owned(),
+        );
         if http::HeaderValue::from_str(&anon_key).is_err() {
             return Err(SupabaseConfigError::BadAnonKey);
         }
@@ -287,7 +292,7 @@ impl SupabaseProvider {
         let user_url = client
             .url(&format!("{url}/auth/v1/user"))
             .map_err(|e| SupabaseConfigError::BadUrl(e.to_string()))?;
-        let secret_key = match &cfg.jwt_secret {
+        let secret_key = match jwt_secret.as_ref() {
             None => None,
             Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
                 return Err(SupabaseConfigError::ShortSecret(s.len()));
@@ -481,7 +486,7 @@ impl SupabaseProvider {
 
     async fn fetch_user(&self, token: &str) -> Outcome {
         self.user_calls.fetch_add(1, Ordering::Relaxed);
-        let bearer = format!("Bearer {token}");
+        let bearer = Zeroizing::new(format!("Bearer {token}"));
         let headers = [
             ("authorization", bearer.as_str()),
             ("apikey", self.anon_key.as_str()),
@@ -528,7 +533,7 @@ impl SupabaseProvider {
         };
         Outcome::User(Arc::new(User {
             id,
-            claims: user,
+            claims: Arc::new(user),
             provider: self.name.clone(),
         }))
     }
@@ -550,7 +555,7 @@ impl SupabaseProvider {
             .is_admin_url(user_id)
             .map_err(|e| unavailable(format!("supabase rest: {e}")))?;
         self.rest_calls.fetch_add(1, Ordering::Relaxed);
-        let bearer = format!("Bearer {user_token}");
+        let bearer = Zeroizing::new(format!("Bearer {user_token}"));
         let headers = [
             ("authorization", bearer.as_str()),
             ("apikey", self.anon_key.as_str()),

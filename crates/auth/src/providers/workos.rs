@@ -29,6 +29,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use super::clerk::SingleFlightCache;
 use crate::User;
@@ -340,7 +341,7 @@ impl From<RawMembership> for WorkosMembership {
 struct Api {
     client: IdpClient,
     base: Url,
-    auth_header: String,
+    auth_header: Zeroizing<String>,
 }
 
 impl Api {
@@ -358,7 +359,7 @@ impl Api {
             .get_json(
                 &url,
                 &[
-                    ("authorization", &self.auth_header),
+                    ("authorization", self.auth_header.as_str()),
                     ("accept", "application/json"),
                 ],
             )
@@ -383,7 +384,7 @@ impl Api {
                 .get_json(
                     &url,
                     &[
-                        ("authorization", &self.auth_header),
+                        ("authorization", self.auth_header.as_str()),
                         ("accept", "application/json"),
                     ],
                 )
@@ -465,7 +466,7 @@ fn unavailable_authn(e: &IdpError) -> AuthError {
 
 impl WorkosProvider {
     /// Builds the provider; errors name the setting to fix.
-    pub fn new(cfg: WorkosConfig) -> Result<Self, WorkosConfigError> {
+    pub fn new(mut cfg: WorkosConfig) -> Result<Self, WorkosConfigError> {
         let client_id = non_empty(&cfg.client_id)
             .ok_or(WorkosConfigError::MissingClientId)?
             .to_owned();
@@ -497,11 +498,13 @@ impl WorkosProvider {
             });
         }
         let needs_api = !cfg.trust_jwt_claims || cfg.fetch_memberships || cfg.require_admin_role;
-        let api = match non_empty(&cfg.api_key) {
+        // Wiped on every return path; the API client keeps its own (wiped) header value.
+        let api_key = Zeroizing::new(cfg.api_key.take());
+        let api = match non_empty(&api_key) {
             Some(key) => Some(Api {
                 client: client.clone(),
                 base: base.clone(),
-                auth_header: format!("Bearer {key}"),
+                auth_header: Zeroizing::new(format!("Bearer {key}")),
             }),
             None if needs_api => return Err(WorkosConfigError::MissingApiKey),
             None => None,
@@ -595,7 +598,7 @@ impl WorkosProvider {
         if let Some(cache) = &self.token_cache
             && let Some(user) = cache.get(token, jwt::now_secs(), self.claims.leeway)
         {
-            return Ok(user.claims.clone());
+            return Ok(Map::clone(&user.claims));
         }
         let (claims, exp) = self
             .keys
@@ -606,7 +609,7 @@ impl WorkosProvider {
                 token,
                 Arc::new(User {
                     id: String::new(),
-                    claims: claims.clone(),
+                    claims: Arc::new(claims.clone()),
                     provider: self.name.clone(),
                 }),
                 exp,
@@ -748,7 +751,7 @@ impl WorkosProvider {
         );
         Ok(User {
             id,
-            claims,
+            claims: Arc::new(claims),
             provider: self.name.clone(),
         })
     }

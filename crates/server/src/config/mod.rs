@@ -500,6 +500,13 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl Drop for Secret {
+    /// Wipes the value, so a dropped config leaves no copy of the secret in freed memory.
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 /// `[auth.jwt]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
