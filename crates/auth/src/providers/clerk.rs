@@ -397,7 +397,7 @@ impl ClerkProvider {
             (None, Some(slug)) => Some(OrgRestriction::Slug(slug.to_owned())),
             (None, None) => None,
         };
-        let api = match (non_empty(&cfg.secret_key), &org) {
+        let api = match (non_empty(&secret_key), &org) {
             (Some(secret), _) => {
                 let base =
                     client
