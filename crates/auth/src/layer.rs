@@ -68,9 +68,7 @@ impl Auth {
         if (self.exempt_preflight && is_preflight(parts)) || self.policy.need(parts) == Need::Pass {
             return Ok(None);
         }
-        let token = self
-            .extractor
-            .extract(parts, self.provider.cookie_names())?;
+        let token = self.extractor.find(parts, self.provider.cookie_names())?;
         let Some((token, _source)) = token else {
             return Err(AuthError::MissingToken);
         };

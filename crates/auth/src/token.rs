@@ -4,6 +4,8 @@
 //! bare `<token>` with no scheme as Mastra 1.x accepts), the `apiKey` query parameter, then
 //! provider cookies. Any other scheme counts as no token. Two different credentials are a 400.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
 use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
@@ -45,6 +47,18 @@ impl TokenExtractor {
         parts: &Parts,
         cookie_names: &[&str],
     ) -> Result<Option<(String, TokenSource)>, AuthError> {
+        Ok(self
+            .find(parts, cookie_names)?
+            .map(|(t, s)| (t.into_owned(), s)))
+    }
+
+    /// Like [`TokenExtractor::extract`], borrowing the token from the request head when it
+    /// needs no decoding (the header and cookie cases: no allocation per request).
+    pub fn find<'a>(
+        &self,
+        parts: &'a Parts,
+        cookie_names: &[&str],
+    ) -> Result<Option<(Cow<'a, str>, TokenSource)>, AuthError> {
         let header = from_header(&parts.headers)?;
         let query = if self.api_key_query {
             from_query(parts.uri.query())?
@@ -52,19 +66,18 @@ impl TokenExtractor {
             None
         };
         match (header, query) {
-            (Some((h, _)), Some(q)) if h != q => Err(AuthError::ConflictingTokens(
+            (Some((h, _)), Some(q)) if h != q.as_ref() => Err(AuthError::ConflictingTokens(
                 "Authorization header and apiKey query parameter differ",
             )),
-            (Some(h), _) => Ok(Some(h)),
+            (Some((h, source)), _) => Ok(Some((Cow::Borrowed(h), source))),
             (None, Some(q)) => Ok(Some((q, TokenSource::QueryApiKey))),
-            (None, None) => {
-                Ok(from_cookies(&parts.headers, cookie_names).map(|c| (c, TokenSource::Cookie)))
-            }
+            (None, None) => Ok(from_cookies(&parts.headers, cookie_names)
+                .map(|c| (Cow::Borrowed(c), TokenSource::Cookie))),
         }
     }
 }
 
-fn from_header(headers: &HeaderMap) -> Result<Option<(String, TokenSource)>, AuthError> {
+fn from_header(headers: &HeaderMap) -> Result<Option<(&str, TokenSource)>, AuthError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -84,20 +97,20 @@ fn from_header(headers: &HeaderMap) -> Result<Option<(String, TokenSource)>, Aut
     let mut words = value.split(' ').filter(|w| !w.is_empty());
     match (words.next(), words.next(), words.next()) {
         (Some(scheme), Some(token), None) if scheme.eq_ignore_ascii_case("bearer") => {
-            Ok(Some((token.to_owned(), TokenSource::BearerHeader)))
+            Ok(Some((token, TokenSource::BearerHeader)))
         }
         (Some(token), None, None)
             if !token.eq_ignore_ascii_case("bearer") && !token.contains(['\t', ',']) =>
         {
-            Ok(Some((token.to_owned(), TokenSource::BareHeader)))
+            Ok(Some((token, TokenSource::BareHeader)))
         }
         _ => Ok(None),
     }
 }
 
-fn from_query(query: Option<&str>) -> Result<Option<String>, AuthError> {
+fn from_query(query: Option<&str>) -> Result<Option<Cow<'_, str>>, AuthError> {
     let Some(query) = query else { return Ok(None) };
-    let mut found: Option<String> = None;
+    let mut found: Option<Cow<'_, str>> = None;
     for pair in query.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         if k != "apiKey" {
@@ -119,7 +132,7 @@ fn from_query(query: Option<&str>) -> Result<Option<String>, AuthError> {
     Ok(found)
 }
 
-fn from_cookies(headers: &HeaderMap, names: &[&str]) -> Option<String> {
+fn from_cookies<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
     if names.is_empty() {
         return None;
     }
@@ -130,7 +143,7 @@ fn from_cookies(headers: &HeaderMap, names: &[&str]) -> Option<String> {
                 && names.contains(&k)
                 && !v.is_empty()
             {
-                return Some(v.to_owned());
+                return Some(v);
             }
         }
     }
@@ -138,7 +151,10 @@ fn from_cookies(headers: &HeaderMap, names: &[&str]) -> Option<String> {
 }
 
 /// Decodes `%XX` escapes and `+` (form encoding) in a query value; bad escapes stay literal.
-fn percent_decode(s: &str) -> String {
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains(['%', '+']) {
+        return Cow::Borrowed(s);
+    }
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -167,7 +183,7 @@ fn percent_decode(s: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
