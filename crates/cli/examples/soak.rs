@@ -388,7 +388,9 @@ fn spawn_server(bin: &Path, dir: &Path, jwks_url: &str) -> Server {
     use std::io::{BufRead, BufReader};
     let cfg = dir.join("soak.toml");
     std::fs::write(&cfg, config(jwks_url)).expect("write config");
-    let mut child = Command::new(bin)
+    // Absolute: a relative program path would be resolved against `current_dir`.
+    let bin = std::fs::canonicalize(bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let mut child = Command::new(&bin)
         .args(["serve", "--port", "0", "--host", "127.0.0.1", "--config"])
         .arg(&cfg)
         .current_dir(dir)
