@@ -1,0 +1,91 @@
+# Shared helpers of bench/load.sh and bench/vs-mastra-node.sh (sourced, not run).
+# shellcheck shell=bash
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+
+DURATION="${DURATION:-10s}"         # wrk -d per measured run
+WARMUP="${WARMUP:-2s}"              # wrk -d of the untimed warm-up before each run
+CONNECTIONS="${CONNECTIONS:-64}"    # wrk -c (fixed concurrency)
+ROUNDS="${ROUNDS:-2}"               # alternating rounds
+SERVER_CPU="${SERVER_CPU:-0}"       # taskset -c for the server under test
+CLIENT_CPU="${CLIENT_CPU:-1}"       # taskset -c for wrk (and the JWKS server)
+WORK="${WORK:-/tmp/mastra-bench}"   # keys, tokens, configs, logs (outside the repo)
+SECRET="${SECRET:-bench-secret-0123456789abcdef0123456789abcdef}"
+ISS="https://issuer.bench.test/"
+AUD="api://bench"
+
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+trap cleanup EXIT INT TERM
+
+need() {
+  command -v "$1" >/dev/null || { echo "missing: $1 ($2)" >&2; exit 2; }
+}
+
+seconds() { # 10s -> 10, 2m -> 120
+  local d="$1"
+  case "$d" in
+    *ms) echo 1 ;;
+    *m) echo $(( ${d%m} * 60 )) ;;
+    *s) echo "${d%s}" ;;
+    *) echo "$d" ;;
+  esac
+}
+
+# wait_http URL [TRIES]: until the URL answers at all (any status).
+wait_http() {
+  local i
+  for i in $(seq 1 "${2:-200}"); do
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.05
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+
+# start_bg PIDVAR LOG CMD...: starts CMD in the background, remembers its pid for cleanup.
+start_bg() {
+  local var="$1" log="$2"
+  shift 2
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  printf -v "$var" '%s' "$pid"
+}
+
+# stop PID: stops one process started by start_bg.
+stop() {
+  local pid="$1" p keep=()
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${PIDS[@]}"; do [ "$p" != "$pid" ] && keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# wrk_result ARGS...: runs wrk pinned to CLIENT_CPU with --latency, prints its RESULT line.
+wrk_result() {
+  local out
+  out="$(taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" --latency --timeout 10s "$@" 2>&1)" || {
+    echo "wrk failed: $out" >&2
+    return 1
+  }
+  grep '^RESULT ' <<<"$out" | tail -1
+}
+
+# field LINE KEY: the value of KEY=... in a RESULT line.
+field() {
+  tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
+}
+
+# machine: one paragraph about where the numbers come from.
+machine() {
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr)"
+  echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "server pinned to CPU $SERVER_CPU, wrk to CPU $CLIENT_CPU; wrk -t1 -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $ROUNDS alternating rounds"
+}
