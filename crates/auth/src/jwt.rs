@@ -9,10 +9,11 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_lc_rs::{hmac, signature as aws_sig};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub use jsonwebtoken::Algorithm;
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -284,12 +285,142 @@ impl fmt::Debug for VerifyKey {
     }
 }
 
+/// A [`VerifyKey`] made ready for the crypto backend once, when the key is loaded (DESIGN §5:
+/// keys are parsed once per key-set refresh): the HMAC key schedule, or the parsed public key
+/// (RSA with its Montgomery context, the EC point checked on the curve), for each algorithm the key
+/// is bound to. `jsonwebtoken::crypto::verify` rebuilds these from the key bytes on every call.
+///
+/// Verifying with it checks exactly what `jsonwebtoken::crypto::verify` checks, on the same
+/// aws-lc-rs algorithms (RSA 2048–8192 bits, fixed-size ECDSA signatures); an algorithm whose
+/// key could not be prepared falls back to `jsonwebtoken::crypto::verify`.
+pub struct PreparedKey {
+    ready: Vec<(Algorithm, Ready)>,
+}
+
+enum Ready {
+    Hmac(Box<hmac::Key>),
+    Public(aws_sig::ParsedPublicKey),
+}
+
+impl fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let algs: Vec<Algorithm> = self.ready.iter().map(|(a, _)| *a).collect();
+        f.debug_struct("PreparedKey")
+            .field("algorithms", &algs)
+            .finish()
+    }
+}
+
+impl PreparedKey {
+    /// Prepares `key` for each of its algorithms.
+    pub fn new(key: &VerifyKey) -> PreparedKey {
+        PreparedKey {
+            ready: key
+                .algorithms
+                .iter()
+                .filter_map(|&alg| prepare_one(&key.key, alg).map(|r| (alg, r)))
+                .collect(),
+        }
+    }
+
+    fn get(&self, alg: Algorithm) -> Option<&Ready> {
+        self.ready.iter().find(|(a, _)| *a == alg).map(|(_, r)| r)
+    }
+}
+
+/// Prepares every key of a set, in order (index `i` belongs to `keys[i]`).
+pub fn prepare(keys: &[VerifyKey]) -> Vec<PreparedKey> {
+    keys.iter().map(PreparedKey::new).collect()
+}
+
+fn prepare_one(key: &DecodingKey, alg: Algorithm) -> Option<Ready> {
+    // As jsonwebtoken: a key of another family never verifies (left to its own refusal).
+    if key.family() != alg.family() {
+        return None;
+    }
+    let hmac_alg = match alg {
+        Algorithm::HS256 => Some(hmac::HMAC_SHA256),
+        Algorithm::HS384 => Some(hmac::HMAC_SHA384),
+        Algorithm::HS512 => Some(hmac::HMAC_SHA512),
+        _ => None,
+    };
+    if let Some(h) = hmac_alg {
+        let secret = key.try_get_as_bytes().ok()?;
+        return Some(Ready::Hmac(Box::new(hmac::Key::new(h, secret))));
+    }
+    // The verification algorithms jsonwebtoken's aws-lc-rs backend uses for each JWS algorithm.
+    let rsa: Option<&'static aws_sig::RsaParameters> = match alg {
+        Algorithm::RS256 => Some(&aws_sig::RSA_PKCS1_2048_8192_SHA256),
+        Algorithm::RS384 => Some(&aws_sig::RSA_PKCS1_2048_8192_SHA384),
+        Algorithm::RS512 => Some(&aws_sig::RSA_PKCS1_2048_8192_SHA512),
+        Algorithm::PS256 => Some(&aws_sig::RSA_PSS_2048_8192_SHA256),
+        Algorithm::PS384 => Some(&aws_sig::RSA_PSS_2048_8192_SHA384),
+        Algorithm::PS512 => Some(&aws_sig::RSA_PSS_2048_8192_SHA512),
+        _ => None,
+    };
+    let parsed = match (rsa, key.kind()) {
+        (Some(params), DecodingKeyKind::RsaModulusExponent { n, e }) => {
+            aws_sig::RsaPublicKeyComponents { n, e }.to_parsed_public_key(params)
+        }
+        (Some(params), DecodingKeyKind::SecretOrDer(der)) => {
+            aws_sig::ParsedPublicKey::new(params, der)
+        }
+        (None, DecodingKeyKind::SecretOrDer(bytes)) => {
+            let other: &'static dyn aws_sig::VerificationAlgorithm = match alg {
+                Algorithm::ES256 => &aws_sig::ECDSA_P256_SHA256_FIXED,
+                Algorithm::ES384 => &aws_sig::ECDSA_P384_SHA384_FIXED,
+                Algorithm::EdDSA => &aws_sig::ED25519,
+                _ => return None,
+            };
+            aws_sig::ParsedPublicKey::new(other, bytes)
+        }
+        (None, DecodingKeyKind::RsaModulusExponent { .. }) => return None,
+    };
+    parsed.ok().map(Ready::Public)
+}
+
+/// One signature check with key `k` (prepared when `prepared` is given).
+fn check_one(
+    token: &ParsedToken<'_>,
+    k: &VerifyKey,
+    prepared: Option<&PreparedKey>,
+    alg: Algorithm,
+) -> bool {
+    let message = token.signing_input.as_bytes();
+    match prepared.and_then(|p| p.get(alg)) {
+        Some(ready) => {
+            // Canonical base64url was checked by `parse`; a failure here is simply no match.
+            let Ok(sig) = URL_SAFE_NO_PAD.decode(token.signature) else {
+                return false;
+            };
+            match ready {
+                Ready::Hmac(key) => hmac::verify(key, message, &sig).is_ok(),
+                Ready::Public(key) => key.verify_sig(message, &sig).is_ok(),
+            }
+        }
+        None => matches!(
+            jsonwebtoken::crypto::verify(token.signature, message, &k.key, alg),
+            Ok(true)
+        ),
+    }
+}
+
 /// Verifies the signature of a parsed token against the keys, binding algorithm to key.
 pub fn verify_signature(token: &ParsedToken<'_>, keys: &[VerifyKey]) -> Result<(), Rejection> {
+    verify_signature_prepared(token, keys, &[])
+}
+
+/// [`verify_signature`] with the keys' [`PreparedKey`]s (`prepared[i]` belongs to `keys[i]`;
+/// missing entries fall back to `jsonwebtoken::crypto::verify`).
+pub fn verify_signature_prepared(
+    token: &ParsedToken<'_>,
+    keys: &[VerifyKey],
+    prepared: &[PreparedKey],
+) -> Result<(), Rejection> {
     let alg = token.header.alg;
     let mut alg_ok = false;
     let mut kid_ok = token.header.kid.is_none();
-    for k in keys {
+    for (i, k) in keys.iter().enumerate() {
         if let (Some(want), Some(have)) = (&token.header.kid, &k.kid)
             && want != have
         {
@@ -300,15 +431,7 @@ pub fn verify_signature(token: &ParsedToken<'_>, keys: &[VerifyKey]) -> Result<(
             continue;
         }
         alg_ok = true;
-        if matches!(
-            jsonwebtoken::crypto::verify(
-                token.signature,
-                token.signing_input.as_bytes(),
-                &k.key,
-                alg
-            ),
-            Ok(true)
-        ) {
+        if check_one(token, k, prepared.get(i), alg) {
             return Ok(());
         }
     }
@@ -442,8 +565,20 @@ pub fn verify(
     max_bytes: usize,
     now: u64,
 ) -> Result<(Map<String, Value>, Option<f64>), Rejection> {
+    verify_prepared(token, keys, &[], policy, max_bytes, now)
+}
+
+/// [`verify`] with the keys' [`PreparedKey`]s (see [`verify_signature_prepared`]).
+pub fn verify_prepared(
+    token: &str,
+    keys: &[VerifyKey],
+    prepared: &[PreparedKey],
+    policy: &ClaimsPolicy,
+    max_bytes: usize,
+    now: u64,
+) -> Result<(Map<String, Value>, Option<f64>), Rejection> {
     let parsed = parse(token, max_bytes)?;
-    verify_signature(&parsed, keys)?;
+    verify_signature_prepared(&parsed, keys, prepared)?;
     let exp = check_claims(&parsed.claims, policy, now)?;
     Ok((parsed.claims, exp))
 }

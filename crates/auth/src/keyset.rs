@@ -41,7 +41,7 @@ use serde_json::{Map, Value};
 
 use crate::error::AuthError;
 use crate::idp_http::{IdpClient, IdpError, IdpResponse, display_url};
-use crate::jwt::{self, ClaimsPolicy, Rejection, VerifyKey};
+use crate::jwt::{self, ClaimsPolicy, PreparedKey, Rejection, VerifyKey};
 
 /// Default key-set lifetime when the response carries no usable `Cache-Control`.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(10 * 60);
@@ -276,6 +276,8 @@ pub enum KeySetError {
 /// One parsed, immutable generation of the key set.
 struct Snapshot {
     keys: Arc<[VerifyKey]>,
+    /// `keys`, made ready for the crypto backend once per refresh (index for index).
+    prepared: Arc<[PreparedKey]>,
     kids: HashSet<String>,
     /// Whether some key has no `kid` (it then matches any token kid).
     has_kidless: bool,
@@ -413,7 +415,8 @@ impl KeySet {
         {
             snapshot = self.inner.refresh_for_unknown_kid(kid).await?;
         }
-        jwt::verify_signature(&parsed, &snapshot.keys).map_err(AuthError::InvalidToken)?;
+        jwt::verify_signature_prepared(&parsed, &snapshot.keys, &snapshot.prepared)
+            .map_err(AuthError::InvalidToken)?;
         let exp = jwt::check_claims(&parsed.claims, policy, jwt::now_secs())
             .map_err(AuthError::InvalidToken)?;
         Ok((parsed.claims, exp))
@@ -625,6 +628,7 @@ impl Inner {
             self.counters.not_modified.fetch_add(1, Ordering::Relaxed);
             Snapshot {
                 keys: prev.keys.clone(),
+                prepared: prev.prepared.clone(),
                 kids: prev.kids.clone(),
                 has_kidless: prev.has_kidless,
                 etag: etag.or_else(|| prev.etag.clone()),
@@ -647,6 +651,7 @@ impl Inner {
             let kids = keys.keys.iter().filter_map(|k| k.kid.clone()).collect();
             let has_kidless = keys.keys.iter().any(|k| k.kid.is_none());
             Snapshot {
+                prepared: jwt::prepare(&keys.keys).into(),
                 keys: keys.keys.into(),
                 kids,
                 has_kidless,

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
-use crate::jwt::{self, ClaimsPolicy, Rejection, VerifyKey};
+use crate::jwt::{self, ClaimsPolicy, PreparedKey, Rejection, VerifyKey};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
 
@@ -121,6 +121,8 @@ pub enum JwtConfigError {
 pub struct JwtProvider {
     name: Arc<str>,
     keys: Vec<VerifyKey>,
+    /// `keys`, made ready for the crypto backend once (index for index).
+    prepared: Vec<PreparedKey>,
     claims: ClaimsPolicy,
     max_token_bytes: usize,
     cache: Option<VerifiedTokenCache>,
@@ -173,6 +175,7 @@ impl JwtProvider {
         }
         Ok(Self {
             name: cfg.name.into(),
+            prepared: jwt::prepare(&keys),
             keys,
             claims: cfg.claims,
             max_token_bytes: cfg.max_token_bytes,
@@ -191,8 +194,14 @@ impl JwtProvider {
         {
             return Ok(user);
         }
-        let (claims, exp) =
-            jwt::verify(token, &self.keys, &self.claims, self.max_token_bytes, now)?;
+        let (claims, exp) = jwt::verify_prepared(
+            token,
+            &self.keys,
+            &self.prepared,
+            &self.claims,
+            self.max_token_bytes,
+            now,
+        )?;
         let user = Arc::new(User::from_claims(claims, self.name.clone()));
         if let Some(cache) = &self.cache {
             cache.insert(token, user.clone(), exp);
