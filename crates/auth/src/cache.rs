@@ -22,10 +22,21 @@ struct Entry {
     exp: Option<f64>,
 }
 
+/// A token's key in the cache: SHA-256 of the token. Compute it once per request with
+/// [`VerifiedTokenCache::key`] and use it for the lookup and, on a miss, the insert.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CacheKey([u8; 32]);
+
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKey(..)")
+    }
+}
+
 /// Cache of verified tokens: SHA-256(token) -> user, bounded in size and age.
 #[derive(Clone)]
 pub struct VerifiedTokenCache {
-    inner: moka::sync::Cache<[u8; 32], Entry>,
+    inner: moka::sync::Cache<CacheKey, Entry>,
 }
 
 impl std::fmt::Debug for VerifiedTokenCache {
@@ -47,18 +58,23 @@ impl VerifiedTokenCache {
         }
     }
 
-    fn key(token: &str) -> [u8; 32] {
-        Sha256::digest(token.as_bytes()).into()
+    /// The cache key of `token` (SHA-256; the token itself is never stored).
+    pub fn key(token: &str) -> CacheKey {
+        CacheKey(Sha256::digest(token.as_bytes()).into())
     }
 
     /// The cached user for `token`, if verified before and still unexpired at `now` (+ leeway).
     pub fn get(&self, token: &str, now: u64, leeway: Duration) -> Option<Arc<User>> {
-        let key = Self::key(token);
-        let entry = self.inner.get(&key)?;
+        self.get_key(&Self::key(token), now, leeway)
+    }
+
+    /// [`VerifiedTokenCache::get`] by a key from [`VerifiedTokenCache::key`].
+    pub fn get_key(&self, key: &CacheKey, now: u64, leeway: Duration) -> Option<Arc<User>> {
+        let entry = self.inner.get(key)?;
         if let Some(exp) = entry.exp
             && exp + leeway.as_secs() as f64 <= now as f64
         {
-            self.inner.invalidate(&key);
+            self.inner.invalidate(key);
             return None;
         }
         Some(entry.user)
@@ -66,7 +82,12 @@ impl VerifiedTokenCache {
 
     /// Records a successful verification.
     pub fn insert(&self, token: &str, user: Arc<User>, exp: Option<f64>) {
-        self.inner.insert(Self::key(token), Entry { user, exp });
+        self.insert_key(Self::key(token), user, exp);
+    }
+
+    /// [`VerifiedTokenCache::insert`] by a key from [`VerifiedTokenCache::key`].
+    pub fn insert_key(&self, key: CacheKey, user: Arc<User>, exp: Option<f64>) {
+        self.inner.insert(key, Entry { user, exp });
     }
 
     /// Number of entries (approximate, for metrics and tests).
@@ -105,6 +126,23 @@ mod tests {
         c.insert("t", user(), None);
         assert!(c.get("t", u64::MAX / 2, Duration::ZERO).is_some());
         assert!(c.get("u", 0, Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn key_and_token_forms_agree() {
+        let c = VerifiedTokenCache::new(10, DEFAULT_MAX_TTL);
+        let k = VerifiedTokenCache::key("t");
+        assert_eq!(k, VerifiedTokenCache::key("t"));
+        assert_ne!(k, VerifiedTokenCache::key("u"));
+        c.insert_key(k, user(), Some(1000.0));
+        assert!(c.get("t", 900, Duration::ZERO).is_some());
+        c.insert("u", user(), None);
+        assert!(
+            c.get_key(&VerifiedTokenCache::key("u"), 900, Duration::ZERO)
+                .is_some()
+        );
+        assert!(c.get_key(&k, 1000, Duration::ZERO).is_none());
+        assert_eq!(format!("{k:?}"), "CacheKey(..)");
     }
 
     #[test]

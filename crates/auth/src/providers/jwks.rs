@@ -80,8 +80,9 @@ impl KeySetVerifier {
     /// [`AuthError::InvalidToken`]; an unreachable key set without usable keys is
     /// [`AuthError::Unavailable`].
     pub async fn verify(&self, token: &str) -> Result<Arc<User>, AuthError> {
-        if let Some(cache) = &self.cache
-            && let Some(user) = cache.get(token, jwt::now_secs(), self.policy.leeway)
+        let key = self.cache.as_ref().map(|_| VerifiedTokenCache::key(token));
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && let Some(user) = cache.get_key(key, jwt::now_secs(), self.policy.leeway)
         {
             return Ok(user);
         }
@@ -90,8 +91,8 @@ impl KeySetVerifier {
             .verify(token, &self.policy, self.max_token_bytes)
             .await?;
         let user = Arc::new(User::from_claims(claims, self.name.clone()));
-        if let Some(cache) = &self.cache {
-            cache.insert(token, user.clone(), exp);
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.insert_key(key, user.clone(), exp);
         }
         Ok(user)
     }

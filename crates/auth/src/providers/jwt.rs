@@ -189,8 +189,9 @@ impl JwtProvider {
     /// Verifies a token and returns the user, or the precise reason it was refused.
     pub fn verify(&self, token: &str) -> Result<Arc<User>, Rejection> {
         let now = jwt::now_secs();
-        if let Some(cache) = &self.cache
-            && let Some(user) = cache.get(token, now, self.claims.leeway)
+        let key = self.cache.as_ref().map(|_| VerifiedTokenCache::key(token));
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && let Some(user) = cache.get_key(key, now, self.claims.leeway)
         {
             return Ok(user);
         }
@@ -203,8 +204,8 @@ impl JwtProvider {
             now,
         )?;
         let user = Arc::new(User::from_claims(claims, self.name.clone()));
-        if let Some(cache) = &self.cache {
-            cache.insert(token, user.clone(), exp);
+        if let (Some(cache), Some(key)) = (&self.cache, key) {
+            cache.insert_key(key, user.clone(), exp);
         }
         Ok(user)
     }
