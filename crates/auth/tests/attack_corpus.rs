@@ -1083,6 +1083,10 @@ fn rsa_keys_with_degenerate_exponents_never_verify_forgeries() {
             jwt::verify_signature(&parsed, &keys).is_err(),
             "forgery verified with e = {e:?}"
         );
+        assert!(
+            jwt::verify_signature_prepared(&parsed, &keys, &jwt::prepare(&keys)).is_err(),
+            "forgery verified with e = {e:?} (prepared key)"
+        );
         if let Ok(p) = JwtProvider::new(JwtProviderConfig {
             public_key_pem: Some(rsa_spki_pem(&n, &e)),
             cache_capacity: 0,
@@ -1763,6 +1767,7 @@ struct Tally {
     invalid: usize,
     acceptable: usize,
     keys_refused: usize,
+    through_prepared: usize,
 }
 
 /// Runs every test of a Wycheproof signature file through our key loading (the JWKS engine,
@@ -1795,6 +1800,30 @@ fn run_wycheproof(file: &str, alg: Algorithm, jwk_of: impl Fn(&Value) -> Value) 
                     Ok(true)
                 )
             });
+            // The production path: keys prepared once (`jwt::PreparedKey`) and
+            // `verify_signature_prepared`; the signed input of a JWS is text, so messages that
+            // are not UTF-8 cannot reach it.
+            if let (Some(k), Ok(text)) = (&key, std::str::from_utf8(&msg)) {
+                let parsed = ParsedToken {
+                    header: Header {
+                        alg,
+                        kid: None,
+                        typ: None,
+                    },
+                    claims: Map::new(),
+                    signing_input: text,
+                    signature: &sig,
+                };
+                let keys = std::slice::from_ref(k);
+                let prepared = jwt::verify_signature_prepared(&parsed, keys, &jwt::prepare(keys));
+                assert_eq!(
+                    prepared.is_ok(),
+                    ok,
+                    "{file} tcId {id}: prepared key and jsonwebtoken disagree"
+                );
+                assert_eq!(jwt::verify_signature(&parsed, keys).is_ok(), ok);
+                tally.through_prepared += 1;
+            }
             match t["result"].as_str().unwrap() {
                 "valid" => {
                     assert!(ok, "{file} tcId {id} ({}) must verify", t["comment"]);
@@ -1809,6 +1838,7 @@ fn run_wycheproof(file: &str, alg: Algorithm, jwk_of: impl Fn(&Value) -> Value) 
         }
     }
     assert_eq!(total, doc["numberOfTests"].as_u64().unwrap() as usize);
+    eprintln!("{file}: {tally:?}");
     tally
 }
 
