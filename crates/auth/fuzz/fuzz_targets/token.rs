@@ -2,6 +2,8 @@
 //!
 //! Input: the token text, exactly as it would follow `Bearer `. Invariants checked besides "no
 //! panic, no hang":
+//! - the prepared-key path (`jwt::prepare` + `verify_signature_prepared`, what the providers use)
+//!   and the plain `verify_signature` (jsonwebtoken) agree;
 //! - a token verifies only if its signed part (`header.payload`) is one a real key holder
 //!   produced (the seeds below); for the deterministic, non-malleable algorithms (HS*, RS*,
 //!   EdDSA) the whole token must be byte-identical to the one the signer made, so no alternative
@@ -29,6 +31,7 @@ macro_rules! fixture {
 
 struct World {
     keys: Vec<VerifyKey>,
+    prepared: Vec<jwt::PreparedKey>,
     /// signing input -> the canonical token (for deterministic algorithms) or `None`.
     signed: HashMap<String, Option<String>>,
     policies: Vec<ClaimsPolicy>,
@@ -90,6 +93,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         },
     ];
     World {
+        prepared: jwt::prepare(&keys),
         keys,
         signed,
         policies,
@@ -101,7 +105,14 @@ fn check(token: &str) {
     let Ok(parsed) = jwt::parse(token, jwt::DEFAULT_MAX_TOKEN_BYTES) else {
         return;
     };
-    if jwt::verify_signature(&parsed, &w.keys).is_ok() {
+    // The production path (keys prepared once) and the jsonwebtoken path must agree.
+    let verified = jwt::verify_signature_prepared(&parsed, &w.keys, &w.prepared);
+    assert_eq!(
+        verified.is_ok(),
+        jwt::verify_signature(&parsed, &w.keys).is_ok(),
+        "prepared keys and jsonwebtoken disagree"
+    );
+    if verified.is_ok() {
         match w.signed.get(parsed.signing_input) {
             None => panic!("forged token verified: {token:?}"),
             Some(Some(canonical)) => assert_eq!(
