@@ -78,6 +78,13 @@ wrk_result() {
   grep '^RESULT ' <<<"$out" | tail -1
 }
 
+# cpu_seconds PID: CPU time (user + system, all threads, also ended ones) the process has used.
+# Dividing its growth over a run by the requests served gives the server's cost per request
+# whether or not the server was the bottleneck (wrk's Lua scripts can be the limit).
+cpu_seconds() {
+  awk -v tck="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / tck }' "/proc/$1/stat"
+}
+
 # field LINE KEY: the value of KEY=... in a RESULT line.
 field() {
   tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"

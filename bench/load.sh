@@ -6,6 +6,8 @@
 #
 # Usage: bench/load.sh [CASE...]     (default: every case; see README.md for the settings)
 # Cases: noauth hs256-repeated hs256-unique rs256-repeated rs256-unique es256-repeated es256-unique
+#        noauth-<alg>-<repeated|unique>      (no auth, but the requests of <alg>-<mode>: the baseline
+#                                            its "auth CPU per request" is measured against)
 #        agent-noauth agent-hs256-repeated   (GET /api/agents/weatherAgent instead of the cheap route)
 #        jwks-ttl                            (JWKS fetches over 2+ minutes of load: one per TTL)
 set -euo pipefail
@@ -26,7 +28,7 @@ POOL_HS256="${POOL_HS256:-$(( $(seconds "$UNIQUE_DURATION") * 90000 ))}"
 POOL_RS256="${POOL_RS256:-$(( $(seconds "$UNIQUE_DURATION") * 30000 ))}"
 POOL_ES256="${POOL_ES256:-$(( $(seconds "$UNIQUE_DURATION") * 15000 ))}"
 
-DEFAULT_CASES="noauth hs256-repeated hs256-unique rs256-repeated rs256-unique es256-repeated es256-unique"
+DEFAULT_CASES="noauth hs256-repeated rs256-repeated es256-repeated noauth-hs256-unique hs256-unique noauth-rs256-unique rs256-unique noauth-es256-unique es256-unique"
 read -r -a CASES <<<"${*:-$DEFAULT_CASES}"
 
 MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
@@ -39,9 +41,9 @@ mkdir -p "$WORK"
 mint_args=()
 for c in "${CASES[@]}"; do
   case "$c" in
-    hs256-unique) mint_args+=(--hs256 "$POOL_HS256") ;;
-    rs256-unique) mint_args+=(--rs256 "$POOL_RS256") ;;
-    es256-unique) mint_args+=(--es256 "$POOL_ES256") ;;
+    hs256-unique | noauth-hs256-unique) mint_args+=(--hs256 "$POOL_HS256") ;;
+    rs256-unique | noauth-rs256-unique) mint_args+=(--rs256 "$POOL_RS256") ;;
+    es256-unique | noauth-es256-unique) mint_args+=(--es256 "$POOL_ES256") ;;
   esac
 done
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET" "${mint_args[@]}"
@@ -97,6 +99,7 @@ run_case() { # run_case CASE ROUND
   local c="$1" round="$2" cfg route="$ROUTE" alg="" mode="" dur="$DURATION"
   case "$c" in
     noauth) cfg="$CFG_NONE" ;;
+    noauth-*-*) cfg="$CFG_NONE"; alg="${c#noauth-}"; mode="${alg#*-}"; alg="${alg%-*}" ;;
     agent-noauth) cfg="$CFG_NONE"; route="/api/agents/weatherAgent" ;;
     agent-hs256-repeated) cfg="$CFG_JWT"; route="/api/agents/weatherAgent"; alg=hs256; mode=repeated ;;
     hs256-*) cfg="$CFG_JWT"; alg=hs256; mode="${c#*-}" ;;
@@ -116,6 +119,8 @@ run_case() { # run_case CASE ROUND
     wrk_result -d"$WARMUP" -s "$BENCH_DIR/wrk/report.lua" "$url" >/dev/null
   fi
   [ "$cfg" = "$CFG_JWKS" ] && hits1="$(jwks_hits)"
+  local cpu0 cpu1
+  cpu0="$(cpu_seconds "$spid")"
   case "$mode" in
     "") line="$(wrk_result -d"$dur" -s "$BENCH_DIR/wrk/report.lua" "$url")" ;;
     repeated) line="$(wrk_result -d"$dur" -H "Authorization: Bearer $one" -s "$BENCH_DIR/wrk/report.lua" "$url")" ;;
@@ -125,16 +130,19 @@ run_case() { # run_case CASE ROUND
       line="$(wrk_result -d"$dur" -s "$BENCH_DIR/wrk/tokens.lua" "$url" -- "$pool")"
       ;;
   esac
+  cpu1="$(cpu_seconds "$spid")"
   local hits2=0
   [ "$cfg" = "$CFG_JWKS" ] && hits2="$(jwks_hits)"
   stop "$spid"
+  local cpu_us
+  cpu_us="$(awk -v a="$cpu0" -v b="$cpu1" -v n="$(field "$line" requests)" 'BEGIN { printf "%.2f", (b - a) * 1e6 / n }')"
   local fetch_total=$(( hits2 - hits0 )) fetch_run=$(( hits2 - hits1 ))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$c" \
     "$(field "$line" rps)" "$(field "$line" p50_us)" "$(field "$line" p99_us)" \
     "$(field "$line" requests)" "$(field "$line" non2xx)" "$(field "$line" wraps)" \
-    "$fetch_run" "$fetch_total" >>"$RESULTS"
-  printf '  round %s %-22s %9.0f req/s  p50 %6s us  p99 %6s us  non-2xx %s  wraps %s%s\n' "$round" "$c" \
-    "$(field "$line" rps)" "$(field "$line" p50_us)" "$(field "$line" p99_us)" \
+    "$fetch_run" "$fetch_total" "$cpu_us" >>"$RESULTS"
+  printf '  round %s %-22s %9.0f req/s  p50 %6s us  p99 %6s us  server CPU %6s us/req  non-2xx %s  wraps %s%s\n' "$round" "$c" \
+    "$(field "$line" rps)" "$(field "$line" p50_us)" "$(field "$line" p99_us)" "$cpu_us" \
     "$(field "$line" non2xx)" "$(field "$line" wraps)" \
     "$([ "$cfg" = "$CFG_JWKS" ] && echo "  JWKS fetches: $fetch_run during the run, $fetch_total incl. start")"
 }
@@ -176,25 +184,28 @@ done
 
 # --- summary: mean over rounds, ratio to the no-auth mean of the same route ------------------
 echo
-echo "| case | requests/s (mean of $ROUNDS) | vs no auth | auth cost per request | p50 | p99 (worst) | JWKS fetches / 1,000 req |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| case | requests/s (mean of $ROUNDS) | vs no auth | server CPU per request | auth CPU per request | p50 | p99 (worst) | JWKS fetches / 1,000 req |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+# "vs no auth": requests/s against the plain no-auth run of the same route. "auth CPU per
+# request": the server's CPU time per request minus that of its baseline with the same requests
+# (noauth-<case> when it ran, else the plain no-auth run).
 awk -F'\t' '
   $1 != "ttl" { n[$2]++; rps[$2] += $3; p50[$2] += $4; if ($5 > p99[$2]) p99[$2] = $5;
-    req[$2] += $6; bad[$2] += $7; wr[$2] += $8; fetch[$2] += $9; if (!($2 in order)) { order[$2] = ++k; name[k] = $2 } }
+    req[$2] += $6; bad[$2] += $7; wr[$2] += $8; fetch[$2] += $9; cpu[$2] += $11;
+    if (!($2 in order)) { order[$2] = ++k; name[k] = $2 } }
   END {
     for (i = 1; i <= k; i++) {
-      c = name[i]; m = rps[c] / n[c];
+      c = name[i]; m = rps[c] / n[c]; cu = cpu[c] / n[c];
       base = (c ~ /^agent-/) ? "agent-noauth" : "noauth";
-      ratio = "-"; cost = "-";
-      if ((base in n) && c != base) {
-        b = rps[base] / n[base];
-        ratio = sprintf("%.1f %%", 100 * m / b);
-        cost = sprintf("%.2f us", 1e6 / m - 1e6 / b);
-      }
+      cbase = base;
+      if (c ~ /^(hs|rs|es)256-/ && (("noauth-" c) in n)) cbase = "noauth-" c;
+      ratio = "-"; acost = "-";
+      if ((base in n) && c != base && c !~ /^noauth-/) ratio = sprintf("%.1f %%", 100 * m / (rps[base] / n[base]));
+      if ((cbase in n) && c != cbase && c !~ /^noauth-/) acost = sprintf("%.2f us", cu - cpu[cbase] / n[cbase]);
       note = "";
       if (bad[c] > 0) note = note sprintf(" (%d non-2xx!)", bad[c]);
       if (wr[c] > 0) note = note " (token pool wrapped!)";
       f = (c ~ /^(rs|es)256/) ? sprintf("%.4f", 1000 * fetch[c] / req[c]) : "-";
-      printf "| %s%s | %.0f | %s | %s | %.2f ms | %.2f ms | %s |\n", c, note, m, ratio, cost, p50[c] / n[c] / 1000, p99[c] / 1000, f
+      printf "| %s%s | %.0f | %s | %.2f us | %s | %.2f ms | %.2f ms | %s |\n", c, note, m, ratio, cu, acost, p50[c] / n[c] / 1000, p99[c] / 1000, f
     }
   }' "$RESULTS"

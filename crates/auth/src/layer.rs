@@ -1,13 +1,13 @@
 //! The tower layer that runs the request pipeline of DESIGN §3 in front of any service.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Ready, ready};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
+use futures::future::{BoxFuture, Either};
 use http::Request;
 use http::request::Parts;
 use tower::{Layer, Service};
@@ -65,37 +65,76 @@ impl Auth {
     /// Runs steps 1–8 on a request head: `Ok(None)` = pass without a user, `Ok(Some(user))` =
     /// authenticated and authorized, `Err` = the response to send.
     pub async fn check(&self, parts: &Parts) -> Result<Option<User>, AuthError> {
+        let state = self.check_now(parts);
+        self.resume(parts, state).await
+    }
+
+    /// Runs as much of [`Auth::check`] as can be decided without awaiting: every step when the
+    /// provider answers from its verified-token cache (or verifies by computation alone) and no
+    /// async authorizer is configured. Continue with [`Auth::resume`] unless it is `Done`.
+    pub fn check_now<'a>(&self, parts: &'a Parts) -> CheckNow<'a> {
         if (self.exempt_preflight && is_preflight(parts)) || self.policy.need(parts) == Need::Pass {
-            return Ok(None);
+            return CheckNow::Done(Ok(None));
         }
-        let token = self.extractor.find(parts, self.provider.cookie_names())?;
-        let Some((token, _source)) = token else {
-            return Err(AuthError::MissingToken);
+        let token = match self.extractor.find(parts, self.provider.cookie_names()) {
+            Ok(Some((token, _source))) => token,
+            Ok(None) => return CheckNow::Done(Err(AuthError::MissingToken)),
+            Err(e) => return CheckNow::Done(Err(e)),
         };
-        let user = match self.provider.authenticate_token(&token, parts).await {
-            Ok(Some(user)) => user,
-            Ok(None) => {
-                return Err(AuthError::InvalidToken(crate::jwt::Rejection::Provider(
-                    "provider returned no user".into(),
-                )));
+        match self.provider.authenticate_now(&token, parts) {
+            None => CheckNow::Authenticate(token),
+            Some(result) => match authenticated(result) {
+                Ok(user) => self.authorize_now(user, parts),
+                Err(e) => CheckNow::Done(Err(e)),
+            },
+        }
+    }
+
+    /// Finishes what [`Auth::check_now`] left, awaiting the provider or the authorizer.
+    pub async fn resume(
+        &self,
+        parts: &Parts,
+        state: CheckNow<'_>,
+    ) -> Result<Option<User>, AuthError> {
+        let user = match state {
+            CheckNow::Done(result) => return result,
+            CheckNow::Authorize(user) => user,
+            CheckNow::Authenticate(token) => {
+                authenticated(self.provider.authenticate_token(&token, parts).await)?
             }
-            Err(e) => return Err(e),
         };
-        let req = AuthzRequest {
-            path: parts.uri.path(),
-            method: &parts.method,
-            user: &user,
-            parts,
-        };
-        let allowed = if self.policy.authorize_user.is_none() && self.provider.authorizes(&user) {
+        let allowed = if self.provider_decides(&user) {
             self.provider.authorize_user(&user, parts).await?
         } else {
-            self.policy.authorize(&req).await?
+            self.policy.authorize(&authz_request(&user, parts)).await?
         };
-        if !allowed {
-            return Err(AuthError::Forbidden);
+        if allowed {
+            Ok(Some(user))
+        } else {
+            Err(AuthError::Forbidden)
         }
-        Ok(Some(user))
+    }
+
+    /// Step 7 without awaiting, or [`CheckNow::Authorize`] when it needs to.
+    fn authorize_now<'a>(&self, user: User, parts: &Parts) -> CheckNow<'a> {
+        let decision = if self.provider_decides(&user) {
+            self.provider.authorize_user_now(&user, parts)
+        } else {
+            self.policy
+                .authorize_now(&authz_request(&user, parts))
+                .map(Ok)
+        };
+        match decision {
+            None => CheckNow::Authorize(user),
+            Some(Ok(true)) => CheckNow::Done(Ok(Some(user))),
+            Some(Ok(false)) => CheckNow::Done(Err(AuthError::Forbidden)),
+            Some(Err(e)) => CheckNow::Done(Err(e)),
+        }
+    }
+
+    /// Whether the provider's `authorize_user` decides (as in Mastra: unless overridden).
+    fn provider_decides(&self, user: &User) -> bool {
+        self.policy.authorize_user.is_none() && self.provider.authorizes(user)
     }
 
     /// This pipeline as a tower layer.
@@ -103,6 +142,46 @@ impl Auth {
         AuthLayer {
             auth: Arc::new(self),
         }
+    }
+}
+
+/// How far [`Auth::check_now`] got.
+#[derive(Debug)]
+pub enum CheckNow<'a> {
+    /// Decided: what [`Auth::check`] returns.
+    Done(Result<Option<User>, AuthError>),
+    /// The provider needs I/O to verify this token.
+    Authenticate(std::borrow::Cow<'a, str>),
+    /// Authenticated; the authorizer must be awaited.
+    Authorize(User),
+}
+
+impl CheckNow<'_> {
+    /// The same state, owning its token (to outlive the request head it was read from).
+    pub fn into_owned(self) -> CheckNow<'static> {
+        match self {
+            CheckNow::Done(r) => CheckNow::Done(r),
+            CheckNow::Authenticate(t) => CheckNow::Authenticate(t.into_owned().into()),
+            CheckNow::Authorize(u) => CheckNow::Authorize(u),
+        }
+    }
+}
+
+/// A provider's answer as a user: "no user" is a refused token.
+fn authenticated(result: Result<Option<User>, AuthError>) -> Result<User, AuthError> {
+    result?.ok_or_else(|| {
+        AuthError::InvalidToken(crate::jwt::Rejection::Provider(
+            "provider returned no user".into(),
+        ))
+    })
+}
+
+fn authz_request<'a>(user: &'a User, parts: &'a Parts) -> AuthzRequest<'a> {
+    AuthzRequest {
+        path: parts.uri.path(),
+        method: &parts.method,
+        user,
+        parts,
     }
 }
 
@@ -243,6 +322,13 @@ pub struct AuthService<S> {
     auth: Arc<Auth>,
 }
 
+/// The response future of [`AuthService`]: the inner service's own future when every step was
+/// decided without awaiting (the common case: a verified-token cache hit), else a boxed one.
+pub type AuthFuture<F> = Either<
+    F,
+    Either<Ready<Result<Response, Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>,
+>;
+
 impl<S> Service<Request<Body>> for AuthService<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -250,20 +336,34 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = AuthFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        // The ready service handles this request; a fresh clone takes its place.
+        let (mut parts, body) = req.into_parts();
+        let state = match self.auth.check_now(&parts) {
+            CheckNow::Done(Ok(user)) => {
+                if let Some(user) = user {
+                    parts.extensions.insert(user);
+                }
+                // `self.inner` is the service `poll_ready` readied.
+                return Either::Left(self.inner.call(Request::from_parts(parts, body)));
+            }
+            CheckNow::Done(Err(err)) => {
+                log_refusal(&parts, &err);
+                return Either::Right(Either::Left(ready(Ok(err.into_response()))));
+            }
+            pending => pending.into_owned(),
+        };
+        // The ready service handles this request later; a fresh clone takes its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            match auth.check(&parts).await {
+        Either::Right(Either::Right(Box::pin(async move {
+            match auth.resume(&parts, state).await {
                 Ok(user) => {
                     if let Some(user) = user {
                         parts.extensions.insert(user);
@@ -275,7 +375,7 @@ where
                     Ok(err.into_response())
                 }
             }
-        })
+        })))
     }
 }
 

@@ -157,6 +157,21 @@ impl Policy {
         Need::Authenticate
     }
 
+    /// [`Policy::authorize`] when no callback is configured (rules or allow decide, without
+    /// awaiting); `None` when a callback must be awaited.
+    pub fn authorize_now(&self, req: &AuthzRequest<'_>) -> Option<bool> {
+        if self.authorize_user.is_some() || self.authorize.is_some() {
+            return None;
+        }
+        Some(self.rules.as_ref().is_none_or(|rules| {
+            rules.evaluate(&RuleContext {
+                path: req.path,
+                method: req.method,
+                user: req.user,
+            })
+        }))
+    }
+
     /// Step 7 (after the provider's own authorizer, if any): override, callback, rules, or allow.
     pub async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
         if let Some(a) = &self.authorize_user {
@@ -165,13 +180,6 @@ impl Policy {
         if let Some(a) = &self.authorize {
             return a.authorize(req).await;
         }
-        if let Some(rules) = &self.rules {
-            return Ok(rules.evaluate(&RuleContext {
-                path: req.path,
-                method: req.method,
-                user: req.user,
-            }));
-        }
-        Ok(true)
+        Ok(self.authorize_now(req).unwrap_or(false))
     }
 }

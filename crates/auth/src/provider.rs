@@ -25,6 +25,24 @@ pub trait AuthProvider: Send + Sync + 'static {
         parts: &Parts,
     ) -> Result<Option<User>, AuthError>;
 
+    /// Verifies a credential now, without awaiting anything, when this provider can decide by
+    /// computation alone (a verified-token cache hit, a locally held key). `None` = not without
+    /// I/O: the pipeline then calls [`AuthProvider::authenticate_token`]. When it answers, the
+    /// answer must be the one `authenticate_token` would give. Default: `None`.
+    fn authenticate_now(
+        &self,
+        _token: &str,
+        _parts: &Parts,
+    ) -> Option<Result<Option<User>, AuthError>> {
+        None
+    }
+
+    /// [`AuthProvider::authorize_user`] without awaiting, when it needs no I/O; `None` = call the
+    /// async method. Default: `None`.
+    fn authorize_user_now(&self, _user: &User, _parts: &Parts) -> Option<Result<bool, AuthError>> {
+        None
+    }
+
     /// Decides whether an authenticated user may proceed. Default: any verified user.
     async fn authorize_user(&self, _user: &User, _parts: &Parts) -> Result<bool, AuthError> {
         Ok(true)

@@ -578,3 +578,111 @@ async fn custom_api_prefix_moves_the_defaults() {
         StatusCode::OK
     );
 }
+
+/// The JWT provider without its synchronous fast path: every check takes the awaited route.
+struct AwaitOnly(Arc<dyn AuthProvider>);
+
+#[async_trait]
+impl AuthProvider for AwaitOnly {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    async fn authenticate_token(
+        &self,
+        token: &str,
+        parts: &Parts,
+    ) -> Result<Option<User>, AuthError> {
+        self.0.authenticate_token(token, parts).await
+    }
+}
+
+fn head(method: &str, path: &str, authorization: Option<&str>) -> Parts {
+    let mut b = http::Request::builder().method(method).uri(path);
+    if let Some(a) = authorization {
+        b = b.header("authorization", a);
+    }
+    b.body(()).unwrap().into_parts().0
+}
+
+fn outcome(r: &Result<Option<User>, AuthError>) -> String {
+    match r {
+        Ok(None) => "pass".into(),
+        Ok(Some(u)) => format!("user {}", u.id),
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn decided_without_awaiting_exactly_as_when_awaited() {
+    use mastra_auth::layer::CheckNow;
+    let rules = || {
+        Rules(vec![
+            Rule {
+                path: None,
+                methods: None,
+                condition: Some(Condition::cel("claims.role == 'banned'").unwrap()),
+                allow: false,
+            },
+            Rule {
+                path: None,
+                methods: None,
+                condition: None,
+                allow: true,
+            },
+        ])
+    };
+    let banned = sign(
+        Algorithm::HS256,
+        &json!({"sub": "b", "role": "banned", "exp": now() + 600}),
+    );
+    let expired = sign(Algorithm::HS256, &json!({"sub": "e", "exp": now() - 600}));
+    let good = token("g");
+    let tokens = [
+        None,
+        Some(bearer(&good)),
+        Some(bearer(&banned)),
+        Some(bearer(&expired)),
+        Some(bearer("not.a.token")),
+        Some("Basic dTpw".to_owned()),
+    ];
+    let fast = Auth::builder(jwt()).rules(rules()).build();
+    let awaited = Auth::builder(Arc::new(AwaitOnly(jwt())))
+        .rules(rules())
+        .build();
+    let callback = Auth::builder(jwt())
+        .authorize(|r: &AuthzRequest<'_>| r.user.claims.get("role") != Some(&json!("banned")))
+        .build();
+    let mut decided_now = 0;
+    for (method, path) in [("GET", "/api/agents"), ("GET", "/api"), ("POST", "/x")] {
+        for auth in &tokens {
+            let parts = head(method, path, auth.as_deref());
+            // Twice: the second time the verified-token cache answers.
+            for _ in 0..2 {
+                let reference = outcome(&awaited.check(&parts).await);
+                let now = fast.check_now(&parts);
+                if matches!(now, CheckNow::Done(_)) {
+                    decided_now += 1;
+                }
+                assert!(
+                    !matches!(now, CheckNow::Authenticate(_)),
+                    "the jwt provider never needs I/O"
+                );
+                let got = outcome(&fast.resume(&parts, now).await);
+                assert_eq!(got, reference, "{method} {path} {auth:?}");
+                // An authorize callback is awaited: check_now stops before it, same decision.
+                let cb = callback.check_now(&parts);
+                let authenticated = matches!(cb, CheckNow::Authorize(_));
+                assert_eq!(
+                    authenticated,
+                    reference.starts_with("user") || reference.contains("Access denied"),
+                    "{method} {path} {auth:?}: {cb:?}"
+                );
+                assert_eq!(outcome(&callback.resume(&parts, cb).await), reference);
+            }
+        }
+    }
+    assert_eq!(
+        decided_now, 36,
+        "every jwt decision is made without awaiting"
+    );
+}

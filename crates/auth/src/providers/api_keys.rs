@@ -175,14 +175,24 @@ impl AuthProvider for ApiKeysProvider {
         &self.name
     }
 
-    async fn authenticate_token(
+    fn authenticate_now(
         &self,
         token: &str,
         _parts: &Parts,
+    ) -> Option<Result<Option<User>, AuthError>> {
+        Some(
+            self.lookup(token).map(Some).ok_or_else(|| {
+                AuthError::InvalidToken(Rejection::Provider("unknown API key".into()))
+            }),
+        )
+    }
+
+    async fn authenticate_token(
+        &self,
+        token: &str,
+        parts: &Parts,
     ) -> Result<Option<User>, AuthError> {
-        self.lookup(token)
-            .map(Some)
-            .ok_or_else(|| AuthError::InvalidToken(Rejection::Provider("unknown API key".into())))
+        self.authenticate_now(token, parts).unwrap_or(Ok(None))
     }
 
     fn public(&self) -> PatternList {

@@ -76,6 +76,17 @@ impl KeySetVerifier {
         }
     }
 
+    /// The user of a token verified before and still valid (the verified-token cache), without
+    /// awaiting anything; `None` = not cached, call [`KeySetVerifier::verify`].
+    pub fn verify_cached(&self, token: &str) -> Option<Arc<User>> {
+        let cache = self.cache.as_ref()?;
+        cache.get_key(
+            &VerifiedTokenCache::key(token),
+            jwt::now_secs(),
+            self.policy.leeway,
+        )
+    }
+
     /// Verifies a token (cache first) and returns the user. Refused tokens are
     /// [`AuthError::InvalidToken`]; an unreachable key set without usable keys is
     /// [`AuthError::Unavailable`].
@@ -338,6 +349,15 @@ impl JwksProvider {
 impl AuthProvider for JwksProvider {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn authenticate_now(
+        &self,
+        token: &str,
+        _parts: &Parts,
+    ) -> Option<Result<Option<User>, AuthError>> {
+        let user = self.verifier.verify_cached(token)?;
+        Some(Ok(Some((*user).clone())))
     }
 
     async fn authenticate_token(
