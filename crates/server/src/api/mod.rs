@@ -28,7 +28,10 @@ use serde_json::json;
 pub fn router(registry: Arc<Registry>) -> Router {
     Router::new()
         .route("/agents", get(agents::list))
-        .route("/agents/{agentId}", get(agents::details))
+        .route(
+            "/agents/{agentId}",
+            get(agents::details).with_state(agents::RenderedDetails::new(&registry)),
+        )
         .route("/agents/{agentId}/generate", post(agents::generate))
         .route("/agents/{agentId}/stream", post(agents::stream))
         .route("/agents/{agentId}/tools/{toolId}", get(tools::agent_tool))
