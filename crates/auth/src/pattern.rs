@@ -79,6 +79,65 @@ pub enum PatternError {
 pub struct PathPattern {
     source: String,
     regex: Regex,
+    /// The same decision without the regex, for the common shapes (see [`Literal`]).
+    literal: Option<Literal>,
+}
+
+/// A pattern of static segments only, optionally ending in a whole `*` segment (`/api`,
+/// `/api/*`, `/health`): the shapes of the default and most configured lists. Its regex is
+/// `(?i)^{prefix}(/.*)?/?$`; for an ASCII path, case-insensitive ASCII comparison decides exactly
+/// as the regex does (no ASCII letter has a non-ASCII case partner that an ASCII path could
+/// contain), so [`PathPattern::matches`] skips the regex engine. Other paths use the regex.
+#[derive(Clone, Debug)]
+struct Literal {
+    /// `/seg/seg`, without a trailing slash; empty for `/` and `/*`.
+    prefix: String,
+    /// Ends in `/*`.
+    star: bool,
+}
+
+impl Literal {
+    fn from_pattern(pattern: &str) -> Option<Literal> {
+        let rest = pattern.strip_prefix('/')?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (rest, star) = match rest.strip_suffix('*') {
+            Some(r) if r.is_empty() => (r, true),
+            Some(r) => (r.strip_suffix('/')?, true),
+            None => (rest, false),
+        };
+        let plain = |seg: &str| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        };
+        if !rest.is_empty() && !rest.split('/').all(plain) {
+            return None;
+        }
+        let prefix = if rest.is_empty() {
+            String::new()
+        } else {
+            format!("/{rest}")
+        };
+        Some(Literal { prefix, star })
+    }
+
+    /// The regex's decision for an ASCII `path`.
+    fn matches_ascii(&self, path: &str) -> bool {
+        let p = self.prefix.len();
+        let head_matches =
+            path.len() >= p && path.as_bytes()[..p].eq_ignore_ascii_case(self.prefix.as_bytes());
+        if !head_matches {
+            return false;
+        }
+        let tail = &path[p..];
+        if self.star {
+            // `/.*` then `/?`: a slash, then anything but a newline (`.` excludes it).
+            tail.starts_with('/') && !tail.contains('\n')
+        } else {
+            tail.is_empty() || tail == "/"
+        }
+    }
 }
 
 impl PathPattern {
@@ -93,12 +152,16 @@ impl PathPattern {
         Ok(PathPattern {
             source: pattern.to_owned(),
             regex,
+            literal: Literal::from_pattern(pattern),
         })
     }
 
     /// Whether `path` (the request path, without query) matches the pattern.
     pub fn matches(&self, path: &str) -> bool {
-        self.regex.is_match(path)
+        match &self.literal {
+            Some(literal) if path.is_ascii() => literal.matches_ascii(path),
+            _ => self.regex.is_match(path),
+        }
     }
 
     /// The pattern as written.
@@ -711,6 +774,68 @@ impl FromIterator<RoutePattern> for PatternList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_shortcut_decides_as_the_regex() {
+        let patterns = [
+            "/",
+            "/*",
+            "/api",
+            "/api/",
+            "/api/*",
+            "/api/*/",
+            "/Api/Agents",
+            "/a.b/c-d_e~f/*",
+            "/health",
+            "/api*",
+            "/api/:id",
+            "/api/*?",
+            "/x/{*rest}",
+        ];
+        let paths = [
+            "",
+            "/",
+            "//",
+            "/api",
+            "/API",
+            "/api/",
+            "/api//",
+            "/api/x",
+            "/api/x/",
+            "/apix",
+            "/ap",
+            "/api/x\ny",
+            "/api\n",
+            "/aPi/AGENTS",
+            "/api/agents/",
+            "/api/agents//",
+            "/a.b/c-d_e~f",
+            "/a.b/c-d_e~f/",
+            "/a.b/c-d_e~f/z",
+            "/axb/c-d_e~f/z",
+            "/health/",
+            "/healthz",
+            "/ſ",
+            "/api/ſ",
+            "/\u{212a}",
+            "/x/y",
+            "/x",
+        ];
+        for pattern in patterns {
+            let p = PathPattern::parse(pattern).unwrap();
+            for path in paths {
+                assert_eq!(
+                    p.matches(path),
+                    p.regex.is_match(path),
+                    "{pattern} on {path:?} (literal: {:?})",
+                    p.literal
+                );
+            }
+        }
+        assert!(PathPattern::parse("/api/*").unwrap().literal.is_some());
+        assert!(PathPattern::parse("/api/:id").unwrap().literal.is_none());
+        assert!(PathPattern::parse("/api*").unwrap().literal.is_none());
+    }
 
     fn m(pattern: &str, path: &str) -> bool {
         PathPattern::parse(pattern).unwrap().matches(path)
