@@ -133,16 +133,52 @@ impl Condition {
 
 impl CelCondition {
     fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
-        let mut vars = cel::Context::with_env(cel_env());
-        if self.uses_user {
-            vars.add_variable_from_value("user", json_to_cel(&ctx.user.to_json()));
+        self.evaluate_in(&mut None, ctx)
+    }
+
+    fn evaluate_in(&self, vars: &mut Option<CelVars>, ctx: &RuleContext<'_>) -> bool {
+        let vars = CelVars::ensure(vars, ctx, self.uses_user, self.uses_claims);
+        matches!(self.program.execute(vars), Ok(cel::Value::Bool(true)))
+    }
+}
+
+/// A request's CEL variables (`method`, `path`, and `user`/`claims` once a condition asks for
+/// them), converted to CEL values: the costly part of evaluating a condition, so a rule list
+/// does it at most once per request for all its conditions.
+struct CelVars {
+    context: cel::Context<'static, 'static>,
+    user: bool,
+    claims: bool,
+}
+
+impl CelVars {
+    fn ensure<'v>(
+        vars: &'v mut Option<CelVars>,
+        ctx: &RuleContext<'_>,
+        user: bool,
+        claims: bool,
+    ) -> &'v cel::Context<'static, 'static> {
+        let v = vars.get_or_insert_with(|| {
+            let mut context = cel::Context::with_env(cel_env());
+            context.add_variable_from_value("method", ctx.method.as_str().to_ascii_uppercase());
+            context.add_variable_from_value("path", ctx.path.to_owned());
+            CelVars {
+                context,
+                user: false,
+                claims: false,
+            }
+        });
+        if user && !v.user {
+            v.context
+                .add_variable_from_value("user", json_to_cel(&ctx.user.to_json()));
+            v.user = true;
         }
-        if self.uses_claims {
-            vars.add_variable_from_value("claims", json_map_to_cel(&ctx.user.claims));
+        if claims && !v.claims {
+            v.context
+                .add_variable_from_value("claims", json_map_to_cel(&ctx.user.claims));
+            v.claims = true;
         }
-        vars.add_variable_from_value("method", ctx.method.as_str().to_ascii_uppercase());
-        vars.add_variable_from_value("path", ctx.path.to_owned());
-        matches!(self.program.execute(&vars), Ok(cel::Value::Bool(true)))
+        &v.context
     }
 }
 
@@ -249,6 +285,11 @@ impl Rule {
 
     /// Whether path, methods and condition all match this request.
     pub fn matches(&self, ctx: &RuleContext<'_>) -> bool {
+        self.matches_with(ctx, &mut None)
+    }
+
+    /// [`Rule::matches`], with the request's CEL variables built at most once across calls.
+    fn matches_with(&self, ctx: &RuleContext<'_>, vars: &mut Option<CelVars>) -> bool {
         if let Some(paths) = &self.path
             && !paths.iter().any(|p| p.matches(ctx.path))
         {
@@ -259,7 +300,11 @@ impl Rule {
         {
             return false;
         }
-        self.condition.as_ref().is_none_or(|c| c.evaluate(ctx))
+        match self.condition.as_ref().map(|c| &c.0) {
+            None => true,
+            Some(ConditionKind::Closure(f)) => f(ctx),
+            Some(ConditionKind::Cel(c)) => c.evaluate_in(vars, ctx),
+        }
     }
 }
 
@@ -275,10 +320,11 @@ impl Rules {
 
     /// The index and decision of the first matching rule, if any (for logs and explanations).
     pub fn decide(&self, ctx: &RuleContext<'_>) -> Option<(usize, bool)> {
+        let mut vars = None;
         self.0
             .iter()
             .enumerate()
-            .find(|(_, r)| r.matches(ctx))
+            .find(|(_, r)| r.matches_with(ctx, &mut vars))
             .map(|(i, r)| (i, r.allow))
     }
 
@@ -550,6 +596,55 @@ mod tests {
 
     fn ctx<'a>(path: &'a str, method: &'a Method, user: &'a User) -> RuleContext<'a> {
         RuleContext { path, method, user }
+    }
+
+    #[test]
+    fn a_rule_list_decides_as_its_conditions_one_by_one() {
+        // The list shares one set of CEL variables per request, adding `user` and `claims` only
+        // when a condition asks; every condition alone must agree with it.
+        let sources = [
+            "method == 'POST'",
+            "path.startsWith('/api/admin')",
+            "claims.role == 'admin'",
+            "user.id == 'u2'",
+            "'writer' in claims.roles && method == 'GET'",
+            "user.claims.org == 'acme' || path == '/x'",
+            "claims.missing == 1",
+        ];
+        let users = [
+            user(
+                "u1",
+                json!({"role": "admin", "roles": ["writer"], "org": "acme"}),
+            ),
+            user("u2", json!({"role": "user", "roles": [], "org": "other"})),
+            user("u3", json!({"role": "user", "roles": ["writer"]})),
+        ];
+        let conditions: Vec<Condition> =
+            sources.iter().map(|s| Condition::cel(s).unwrap()).collect();
+        let mut firsts = std::collections::BTreeSet::new();
+        for rotate in 0..sources.len() {
+            let mut order = conditions.clone();
+            order.rotate_left(rotate);
+            let rules = Rules(
+                order
+                    .iter()
+                    .map(|c| Rule::allow().with_condition(c.clone()))
+                    .collect(),
+            );
+            for u in &users {
+                for (path, method) in [("/api/admin/x", Method::GET), ("/x", Method::POST)] {
+                    let c = ctx(path, &method, u);
+                    let alone = order.iter().position(|cond| cond.evaluate(&c));
+                    firsts.insert(alone);
+                    assert_eq!(
+                        rules.decide(&c).map(|(i, _)| i),
+                        alone,
+                        "{rotate} {} {path}",
+                        u.id
+                    );
+                }
+            }
+        }
     }
 
     fn methods(names: &[&str]) -> MethodSet {
