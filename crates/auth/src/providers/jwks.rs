@@ -87,6 +87,12 @@ impl KeySetVerifier {
         )
     }
 
+    /// [`AuthProvider::authenticate_now`] for a provider built on this verifier: a cache hit, or
+    /// `None` (verifying may need the key set, so it is awaited).
+    pub fn authenticate_now(&self, token: &str) -> Option<Result<Option<User>, AuthError>> {
+        self.verify_cached(token).map(|u| Ok(Some((*u).clone())))
+    }
+
     /// Verifies a token (cache first) and returns the user. Refused tokens are
     /// [`AuthError::InvalidToken`]; an unreachable key set without usable keys is
     /// [`AuthError::Unavailable`].
@@ -356,8 +362,7 @@ impl AuthProvider for JwksProvider {
         token: &str,
         _parts: &Parts,
     ) -> Option<Result<Option<User>, AuthError>> {
-        let user = self.verifier.verify_cached(token)?;
-        Some(Ok(Some((*user).clone())))
+        self.verifier.authenticate_now(token)
     }
 
     async fn authenticate_token(

@@ -293,8 +293,7 @@ impl AuthProvider for OidcProvider {
         token: &str,
         _parts: &Parts,
     ) -> Option<Result<Option<User>, AuthError>> {
-        let user = self.verifier.get()?.verify_cached(token)?;
-        Some(Ok(Some((*user).clone())))
+        self.verifier.get()?.authenticate_now(token)
     }
 
     fn authorize_user_now(&self, user: &User, _parts: &Parts) -> Option<Result<bool, AuthError>> {
