@@ -274,6 +274,9 @@ pub enum KeySetError {
 }
 
 /// One parsed, immutable generation of the key set.
+/// A verified token's claims and `exp`.
+pub type Verified = (Map<String, Value>, Option<f64>);
+
 struct Snapshot {
     keys: Arc<[VerifyKey]>,
     /// `keys`, made ready for the crypto backend once per refresh (index for index).
@@ -406,7 +409,7 @@ impl KeySet {
         token: &str,
         policy: &ClaimsPolicy,
         max_token_bytes: usize,
-    ) -> Result<(Map<String, Value>, Option<f64>), AuthError> {
+    ) -> Result<Verified, AuthError> {
         // Everything refusable without keys is refused before any network or crypto.
         let parsed = jwt::parse(token, max_token_bytes).map_err(AuthError::InvalidToken)?;
         let mut snapshot = self.inner.usable_snapshot().await?;
@@ -420,6 +423,39 @@ impl KeySet {
         let exp = jwt::check_claims(&parsed.claims, policy, jwt::now_secs())
             .map_err(AuthError::InvalidToken)?;
         Ok((parsed.claims, exp))
+    }
+
+    /// [`KeySet::verify`] without awaiting, when it needs no fetch: the token is malformed, or the
+    /// current key set is fresh and knows the token's `kid`. `None` = call [`KeySet::verify`]
+    /// (a cold or expired set, an unknown `kid`): it decides those exactly as before.
+    pub fn verify_now(
+        &self,
+        token: &str,
+        policy: &ClaimsPolicy,
+        max_token_bytes: usize,
+    ) -> Option<Result<Verified, AuthError>> {
+        let parsed = match jwt::parse(token, max_token_bytes) {
+            Ok(parsed) => parsed,
+            Err(e) => return Some(Err(AuthError::InvalidToken(e))),
+        };
+        let snapshot = self.inner.snapshot.load_full()?;
+        if Instant::now() >= snapshot.expires_at() {
+            return None;
+        }
+        if let Some(kid) = &parsed.header.kid
+            && !snapshot.has_kid(kid)
+        {
+            return None;
+        }
+        Some(
+            jwt::verify_signature_prepared(&parsed, &snapshot.keys, &snapshot.prepared)
+                .map_err(AuthError::InvalidToken)
+                .and_then(|()| {
+                    jwt::check_claims(&parsed.claims, policy, jwt::now_secs())
+                        .map_err(AuthError::InvalidToken)
+                })
+                .map(|exp| (parsed.claims, exp)),
+        )
     }
 
     /// The current keys (fetching first if the set is cold or stale past `stale_if_error`).

@@ -759,3 +759,81 @@ async fn pipeline_statuses() {
         json!({"error": "Authentication service unavailable"})
     );
 }
+
+/// What the layer does: decide without awaiting where possible, else await.
+async fn through_layer(auth: &Auth, token: &str) -> Result<Arc<User>, AuthError> {
+    let parts = http::Request::builder()
+        .uri("/api/agents")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    let state = auth.check_now(&parts);
+    auth.resume(&parts, state)
+        .await
+        .map(|u| Arc::new(u.expect("a protected path yields a user")))
+}
+
+#[tokio::test]
+async fn jwks_decides_without_awaiting_once_the_keys_are_loaded() {
+    use mastra_auth::layer::CheckNow;
+    let fake = JwksFake::with_keys(vec![jwk(Algorithm::RS256, "k1")]).await;
+    let iss = "https://issuer.example/";
+    let auth = Auth::builder(Arc::new(jwks_provider(&fake, iss))).build();
+    let head = |t: &str| {
+        http::Request::builder()
+            .uri("/api/agents")
+            .header("authorization", format!("Bearer {t}"))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    };
+    // Malformed: refused now, no fetch. Cold key set: awaited.
+    let bad = head("not.a.token");
+    assert!(matches!(
+        auth.check_now(&bad),
+        CheckNow::Done(Err(AuthError::InvalidToken(_)))
+    ));
+    let first = sign(Algorithm::RS256, Some("k1"), &claims(iss));
+    assert!(matches!(
+        auth.check_now(&head(&first)),
+        CheckNow::Authenticate(_)
+    ));
+    assert_eq!(fake.requests(), 0);
+    through_layer(&auth, &first).await.unwrap();
+    assert_eq!(fake.requests(), 1);
+    // Fresh keys: a token never seen before is verified now, and so is a rejection.
+    let other = sign(
+        Algorithm::RS256,
+        Some("k1"),
+        &patched(claims(iss), json!({"sub": "user-2"})),
+    );
+    match auth.check_now(&head(&other)) {
+        CheckNow::Done(Ok(Some(user))) => assert_eq!(user.id, "user-2"),
+        other => panic!("expected a user now, got {other:?}"),
+    }
+    let expired = sign(
+        Algorithm::RS256,
+        Some("k1"),
+        &patched(claims(iss), json!({"exp": now() - 3600})),
+    );
+    assert!(matches!(
+        auth.check_now(&head(&expired)),
+        CheckNow::Done(Err(AuthError::InvalidToken(Rejection::Expired { .. })))
+    ));
+    // An unknown kid needs the (rate-limited) refresh: awaited.
+    let unknown = sign(Algorithm::RS256, Some("k9"), &claims(iss));
+    assert!(matches!(
+        auth.check_now(&head(&unknown)),
+        CheckNow::Authenticate(_)
+    ));
+    assert_eq!(fake.requests(), 1);
+    // Every reject reason, through the path the layer takes.
+    assert_reject_reasons(iss, |t| {
+        let auth = &auth;
+        async move { through_layer(auth, &t).await }
+    })
+    .await;
+}

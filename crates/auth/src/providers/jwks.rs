@@ -76,21 +76,26 @@ impl KeySetVerifier {
         }
     }
 
-    /// The user of a token verified before and still valid (the verified-token cache), without
-    /// awaiting anything; `None` = not cached, call [`KeySetVerifier::verify`].
-    pub fn verify_cached(&self, token: &str) -> Option<Arc<User>> {
-        let cache = self.cache.as_ref()?;
-        cache.get_key(
-            &VerifiedTokenCache::key(token),
-            jwt::now_secs(),
-            self.policy.leeway,
-        )
-    }
-
     /// [`AuthProvider::authenticate_now`] for a provider built on this verifier: a cache hit, or
-    /// `None` (verifying may need the key set, so it is awaited).
+    /// a verification that needs no fetch ([`KeySet::verify_now`]); `None` = await
+    /// [`KeySetVerifier::verify`].
     pub fn authenticate_now(&self, token: &str) -> Option<Result<Option<User>, AuthError>> {
-        self.verify_cached(token).map(|u| Ok(Some((*u).clone())))
+        let key = self.cache.as_ref().map(|_| VerifiedTokenCache::key(token));
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && let Some(user) = cache.get_key(key, jwt::now_secs(), self.policy.leeway)
+        {
+            return Some(Ok(Some((*user).clone())));
+        }
+        let verified = self
+            .key_set
+            .verify_now(token, &self.policy, self.max_token_bytes)?;
+        Some(verified.map(|(claims, exp)| {
+            let user = User::from_claims(claims, self.name.clone());
+            if let (Some(cache), Some(key)) = (&self.cache, key) {
+                cache.insert_key(key, Arc::new(user.clone()), exp);
+            }
+            Some(user)
+        }))
     }
 
     /// Verifies a token (cache first) and returns the user. Refused tokens are
