@@ -43,6 +43,35 @@ impl std::fmt::Debug for CacheKey {
     }
 }
 
+/// A token's place in an optional verified-token cache, for one request: the key is computed
+/// once (only when there is a cache) and serves the lookup and, after a miss, the insert.
+#[derive(Debug)]
+pub struct CacheSlot<'a> {
+    entry: Option<(&'a VerifiedTokenCache, CacheKey)>,
+}
+
+impl<'a> CacheSlot<'a> {
+    /// The slot of `token` in `cache` (no hashing when there is no cache).
+    pub fn new(cache: Option<&'a VerifiedTokenCache>, token: &str) -> Self {
+        Self {
+            entry: cache.map(|c| (c, VerifiedTokenCache::key(token))),
+        }
+    }
+
+    /// The cached user, if the token was verified before and is still valid at `now`.
+    pub fn get(&self, now: u64, leeway: Duration) -> Option<Arc<User>> {
+        let (cache, key) = self.entry.as_ref()?;
+        cache.get_key(key, now, leeway)
+    }
+
+    /// Remembers a freshly verified user (nothing without a cache).
+    pub fn insert(self, user: Arc<User>, exp: Option<f64>) {
+        if let Some((cache, key)) = self.entry {
+            cache.insert_key(key, user, exp);
+        }
+    }
+}
+
 /// Hashes a [`CacheKey`] to its first eight bytes (it is a SHA-256 output already).
 #[derive(Default)]
 struct KeyPrefix(u64);

@@ -265,6 +265,16 @@ fn json_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, Rejection
     Ok(map)
 }
 
+/// The RSA algorithms (PKCS#1 v1.5 and PSS), all verified with the same kind of key.
+pub const RSA_ALGORITHMS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
 /// A verification key with the algorithms it may be used with (the binding of DESIGN §5).
 #[derive(Clone)]
 pub struct VerifyKey {

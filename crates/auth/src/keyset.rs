@@ -108,15 +108,6 @@ const NEGATIVE_CACHE_CAPACITY: u64 = 1024;
 /// Longest wait between background retries after failures.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
 
-const RSA_ALGS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-];
-
 /// The wire format of the key document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFormat {
@@ -294,6 +285,19 @@ impl Snapshot {
         self.validated_at + self.ttl
     }
 
+    /// The signature with these keys, then the claims.
+    fn verify(
+        &self,
+        parsed: jwt::ParsedToken<'_>,
+        policy: &ClaimsPolicy,
+    ) -> Result<Verified, AuthError> {
+        jwt::verify_signature_prepared(&parsed, &self.keys, &self.prepared)
+            .map_err(AuthError::InvalidToken)?;
+        let exp = jwt::check_claims(&parsed.claims, policy, jwt::now_secs())
+            .map_err(AuthError::InvalidToken)?;
+        Ok((parsed.claims, exp))
+    }
+
     fn has_kid(&self, kid: &str) -> bool {
         // A key without `kid` matches any token kid (see `jwt::verify_signature`).
         self.has_kidless || self.kids.contains(kid)
@@ -418,11 +422,7 @@ impl KeySet {
         {
             snapshot = self.inner.refresh_for_unknown_kid(kid).await?;
         }
-        jwt::verify_signature_prepared(&parsed, &snapshot.keys, &snapshot.prepared)
-            .map_err(AuthError::InvalidToken)?;
-        let exp = jwt::check_claims(&parsed.claims, policy, jwt::now_secs())
-            .map_err(AuthError::InvalidToken)?;
-        Ok((parsed.claims, exp))
+        snapshot.verify(parsed, policy)
     }
 
     /// [`KeySet::verify`] without awaiting, when it needs no fetch: the token is malformed, or the
@@ -447,15 +447,7 @@ impl KeySet {
         {
             return None;
         }
-        Some(
-            jwt::verify_signature_prepared(&parsed, &snapshot.keys, &snapshot.prepared)
-                .map_err(AuthError::InvalidToken)
-                .and_then(|()| {
-                    jwt::check_claims(&parsed.claims, policy, jwt::now_secs())
-                        .map_err(AuthError::InvalidToken)
-                })
-                .map(|exp| (parsed.claims, exp)),
-        )
+        Some(snapshot.verify(parsed, policy))
     }
 
     /// The current keys (fetching first if the set is cold or stale past `stale_if_error`).
@@ -901,7 +893,7 @@ fn jwk_to_key(jwk: &Value) -> Result<VerifyKey, String> {
             }
             (
                 DecodingKey::from_rsa_raw_components(n, e),
-                RSA_ALGS.to_vec(),
+                jwt::RSA_ALGORITHMS.to_vec(),
             )
         }
         "EC" => {
@@ -999,7 +991,7 @@ fn certificate_to_key(pem: &[u8]) -> Result<VerifyKey, String> {
         }
         return Ok(VerifyKey {
             kid: None,
-            algorithms: RSA_ALGS.to_vec(),
+            algorithms: jwt::RSA_ALGORITHMS.to_vec(),
             key: DecodingKey::from_rsa_raw_components(n, e),
         });
     }

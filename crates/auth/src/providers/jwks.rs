@@ -12,7 +12,7 @@ use http::request::Parts;
 use jsonwebtoken::Algorithm;
 
 use crate::User;
-use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
+use crate::cache::{CacheSlot, DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::idp_http::{IdpClient, IdpClientConfig, IdpError};
 use crate::jwt::{self, ClaimsPolicy};
@@ -80,43 +80,41 @@ impl KeySetVerifier {
     /// a verification that needs no fetch ([`KeySet::verify_now`]); `None` = await
     /// [`KeySetVerifier::verify`].
     pub fn authenticate_now(&self, token: &str) -> Option<Result<Option<User>, AuthError>> {
-        let key = self.cache.as_ref().map(|_| VerifiedTokenCache::key(token));
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(user) = cache.get_key(key, jwt::now_secs(), self.policy.leeway)
-        {
+        let slot = CacheSlot::new(self.cache.as_ref(), token);
+        if let Some(user) = slot.get(jwt::now_secs(), self.policy.leeway) {
             return Some(Ok(Some((*user).clone())));
         }
         let verified = self
             .key_set
             .verify_now(token, &self.policy, self.max_token_bytes)?;
-        Some(verified.map(|(claims, exp)| {
-            let user = User::from_claims(claims, self.name.clone());
-            if let (Some(cache), Some(key)) = (&self.cache, key) {
-                cache.insert_key(key, Arc::new(user.clone()), exp);
-            }
-            Some(user)
-        }))
+        Some(verified.map(|(claims, exp)| Some((*self.remember(slot, claims, exp)).clone())))
     }
 
     /// Verifies a token (cache first) and returns the user. Refused tokens are
     /// [`AuthError::InvalidToken`]; an unreachable key set without usable keys is
     /// [`AuthError::Unavailable`].
     pub async fn verify(&self, token: &str) -> Result<Arc<User>, AuthError> {
-        let key = self.cache.as_ref().map(|_| VerifiedTokenCache::key(token));
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(user) = cache.get_key(key, jwt::now_secs(), self.policy.leeway)
-        {
+        let slot = CacheSlot::new(self.cache.as_ref(), token);
+        if let Some(user) = slot.get(jwt::now_secs(), self.policy.leeway) {
             return Ok(user);
         }
         let (claims, exp) = self
             .key_set
             .verify(token, &self.policy, self.max_token_bytes)
             .await?;
+        Ok(self.remember(slot, claims, exp))
+    }
+
+    /// The user of freshly verified claims, remembered in the token's cache slot.
+    fn remember(
+        &self,
+        slot: CacheSlot<'_>,
+        claims: serde_json::Map<String, serde_json::Value>,
+        exp: Option<f64>,
+    ) -> Arc<User> {
         let user = Arc::new(User::from_claims(claims, self.name.clone()));
-        if let (Some(cache), Some(key)) = (&self.cache, key) {
-            cache.insert_key(key, user.clone(), exp);
-        }
-        Ok(user)
+        slot.insert(user.clone(), exp);
+        user
     }
 
     /// The key set.

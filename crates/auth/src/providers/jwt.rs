@@ -9,7 +9,7 @@ use http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::User;
-use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
+use crate::cache::{CacheSlot, DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::jwt::{self, ClaimsPolicy, PreparedKey, Rejection, VerifyKey};
 use crate::pattern::PatternList;
@@ -19,14 +19,6 @@ use crate::provider::AuthProvider;
 pub const MIN_SECRET_BYTES: usize = 32;
 
 const HMAC_ALGS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
-const RSA_ALGS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-];
 
 /// Settings of the shared-secret / public-key JWT provider.
 #[derive(Clone)]
@@ -189,10 +181,8 @@ impl JwtProvider {
     /// Verifies a token and returns the user, or the precise reason it was refused.
     pub fn verify(&self, token: &str) -> Result<Arc<User>, Rejection> {
         let now = jwt::now_secs();
-        let key = self.cache.as_ref().map(|_| VerifiedTokenCache::key(token));
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(user) = cache.get_key(key, now, self.claims.leeway)
-        {
+        let slot = CacheSlot::new(self.cache.as_ref(), token);
+        if let Some(user) = slot.get(now, self.claims.leeway) {
             return Ok(user);
         }
         let (claims, exp) = jwt::verify_prepared(
@@ -204,9 +194,7 @@ impl JwtProvider {
             now,
         )?;
         let user = Arc::new(User::from_claims(claims, self.name.clone()));
-        if let (Some(cache), Some(key)) = (&self.cache, key) {
-            cache.insert_key(key, user.clone(), exp);
-        }
+        slot.insert(user.clone(), exp);
         Ok(user)
     }
 
@@ -229,7 +217,7 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
         }
         return Ok(VerifyKey {
             kid: None,
-            algorithms: RSA_ALGS.to_vec(),
+            algorithms: jwt::RSA_ALGORITHMS.to_vec(),
             key,
         });
     }
