@@ -6,9 +6,9 @@
 
 use std::borrow::Cow;
 
-use http::{HeaderMap, HeaderValue};
 use http::header::{AUTHORIZATION, COOKIE};
 use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
 
 use crate::error::AuthError;
 
@@ -105,8 +105,10 @@ fn from_header(headers: &HeaderMap) -> Result<Option<(&str, TokenSource)>, AuthE
         );
     };
     let token = rest.trim_start_matches(' ');
-    Ok((scheme.eq_ignore_ascii_case("bearer") && !token.contains(' '))
-        .then_some((token, TokenSource::BearerHeader)))
+    Ok(
+        (scheme.eq_ignore_ascii_case("bearer") && !token.contains(' '))
+            .then_some((token, TokenSource::BearerHeader)),
+    )
 }
 
 /// The common shape `Bearer <token>` (any case, spaces before the token) whose token is all
@@ -302,7 +304,11 @@ mod tests {
     fn visible_ascii_accepts_what_to_str_accepts() {
         let mut accepted = 0;
         for b in 0..=255u8 {
-            for v in [vec![b], vec![b'a', b, b'z'], [b"x".repeat(40), vec![b]].concat()] {
+            for v in [
+                vec![b],
+                vec![b'a', b, b'z'],
+                [b"x".repeat(40), vec![b]].concat(),
+            ] {
                 // Only valid header values can be built (safely); compare on all of them.
                 let Ok(value) = HeaderValue::from_bytes(&v) else {
                     continue;

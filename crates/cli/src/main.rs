@@ -9,6 +9,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: a request allocates and frees a dozen small blocks
+/// (axum's boxed route services and futures, headers, the user), measured in BENCHMARKS.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A Mastra-compatible agent server with first-class authentication.
 #[derive(Parser, Debug)]
 #[command(name = "mastra", version, about, long_about = None, propagate_version = true)]

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Paired A/B load run: a server with auth and a server without it run *at the same time*, on the
+# same pinned core, each driven by its own wrk with the same requests. Whatever else the machine
+# does during a run (other tenants of the host, frequency changes) hits both servers alike, so
+# their ratio is far steadier than that of two runs made one after the other (bench/load.sh),
+# which on a shared VM swing by +-10 % from one 10 s run to the next.
+#
+# Usage: bench/paired.sh [hs256-repeated|rs256-repeated|es256-repeated|public]...
+#        (default: hs256-repeated; `public`: the jwt server with the route declared
+#        `requires_auth = false`, i.e. what the auth layer costs a request it lets through unread)
+#
+# Both servers get the same CPU; the scheduler shares it fairly when both are saturated, so the
+# requests/s ratio is the inverse ratio of their CPU costs per request. Both are also printed:
+# CPU time per request from /proc (user + system, as in load.sh), and the ratio of the two.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need wrk "apt-get install -y wrk"
+need node "Node.js >= 18, for minting tokens and serving the JWKS"
+need curl "apt-get install -y curl"
+need taskset "util-linux"
+
+PORT_AUTH="${PORT_AUTH:-4381}"
+PORT_NONE="${PORT_NONE:-4382}"
+JWKS_PORT="${JWKS_PORT:-4390}"
+ROUNDS="${ROUNDS:-5}"
+read -r -a CASES <<<"${*:-hs256-repeated}"
+
+MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
+if [ -z "${MASTRA_BIN:-}" ]; then
+  (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
+fi
+mkdir -p "$WORK"
+node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET"
+
+config() { # config NAME PORT AUTH_TOML [ROUTE_TOML] -> path
+  local f="$WORK/paired-$1.toml"
+  cat >"$f" <<EOF
+[server]
+host = "127.0.0.1"
+port = $2
+request_logs = false
+
+$3
+
+[[api_routes]]
+method = "GET"
+path = "/bench/ping"
+json = { ok = true }
+${4:-}
+EOF
+  echo "$f"
+}
+CFG_NONE="$(config noauth "$PORT_NONE" '[auth]
+provider = "none"')"
+CFG_JWT="$(config jwt "$PORT_AUTH" "[auth]
+provider = \"jwt\"
+
+[auth.jwt]
+secret = \"$SECRET\"")"
+CFG_JWT_PUBLIC="$(config jwt-public "$PORT_AUTH" "[auth]
+provider = \"jwt\"
+
+[auth.jwt]
+secret = \"$SECRET\"" 'requires_auth = false')"
+CFG_JWKS="$(config jwks "$PORT_AUTH" "[auth]
+provider = \"jwks\"
+
+[auth.jwks]
+jwks_uri = \"http://127.0.0.1:$JWKS_PORT/jwks.json\"
+issuer = \"$ISS\"
+audience = \"$AUD\"
+allow_insecure_http = true")"
+
+JWKS_PID=""
+jwks_up() {
+  [ -n "$JWKS_PID" ] && return 0
+  start_bg JWKS_PID "$WORK/jwks.log" taskset -c "$CLIENT_CPU" \
+    node "$BENCH_DIR/tools/jwks-server.mjs" "$JWKS_PORT" "$WORK/tokens/jwks.json" 600
+  wait_http "http://127.0.0.1:$JWKS_PORT/hits"
+}
+
+half=$(( CONNECTIONS / 2 ))
+# load URL TOKEN DURATION -> RESULT line (wrk on CLIENT_CPU with half the connections)
+load() {
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$half" -d"$3" --latency --timeout 10s \
+    -H "Authorization: Bearer $2" -s "$BENCH_DIR/wrk/report.lua" "$1" 2>&1 | grep '^RESULT ' | tail -1
+}
+
+echo "# bench/paired.sh $(date -u +%Y-%m-%dT%H:%MZ), $(cd "$REPO_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+machine
+echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "both servers on CPU $SERVER_CPU at once, two wrk -t1 -c$half -d$DURATION on CPU $CLIENT_CPU (warm-up $WARMUP), $ROUNDS rounds"
+echo "route: GET /bench/ping; the no-auth server gets the same Authorization header and ignores it"
+
+summary=()
+for c in "${CASES[@]}"; do
+  case "$c" in
+    hs256-repeated) cfg="$CFG_JWT"; alg=hs256 ;;
+    public) cfg="$CFG_JWT_PUBLIC"; alg=hs256 ;;
+    rs256-repeated | es256-repeated) cfg="$CFG_JWKS"; alg="${c%%-*}"; jwks_up ;;
+    *) echo "unknown case $c (paired runs: <hs256|rs256|es256>-repeated, public)" >&2; exit 2 ;;
+  esac
+  token="$(cat "$WORK/tokens/$alg-one.txt")"
+  ratios=() cpu_ratios=()
+  for round in $(seq 1 "$ROUNDS"); do
+    start_bg pa "$WORK/paired-$c-auth.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$cfg"
+    start_bg pn "$WORK/paired-$c-none.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$CFG_NONE"
+    wait_http "http://127.0.0.1:$PORT_AUTH/health"
+    wait_http "http://127.0.0.1:$PORT_NONE/health"
+    ua="http://127.0.0.1:$PORT_AUTH/bench/ping" un="http://127.0.0.1:$PORT_NONE/bench/ping"
+    load "$ua" "$token" "$WARMUP" >/dev/null & w1=$!
+    load "$un" "$token" "$WARMUP" >/dev/null & w2=$!
+    wait "$w1" "$w2"
+    ca0="$(cpu_seconds "$pa")" cn0="$(cpu_seconds "$pn")"
+    load "$ua" "$token" "$DURATION" >"$WORK/paired-a.txt" & w1=$!
+    load "$un" "$token" "$DURATION" >"$WORK/paired-n.txt" & w2=$!
+    wait "$w1" "$w2"
+    ca1="$(cpu_seconds "$pa")" cn1="$(cpu_seconds "$pn")"
+    stop "$pa"; stop "$pn"
+    la="$(cat "$WORK/paired-a.txt")" ln="$(cat "$WORK/paired-n.txt")"
+    if [ "$(field "$la" non2xx)" != 0 ] || [ "$(field "$ln" non2xx)" != 0 ]; then
+      echo "non-2xx answers: auth $(field "$la" non2xx), no auth $(field "$ln" non2xx)" >&2
+      exit 1
+    fi
+    ra="$(field "$la" rps)" rn="$(field "$ln" rps)"
+    qa="$(field "$la" requests)" qn="$(field "$ln" requests)"
+    read -r cpa cpn ratio cratio < <(awk -v a0="$ca0" -v a1="$ca1" -v n0="$cn0" -v n1="$cn1" \
+      -v qa="$qa" -v qn="$qn" -v ra="$ra" -v rn="$rn" 'BEGIN {
+        cpa = (a1 - a0) * 1e6 / qa; cpn = (n1 - n0) * 1e6 / qn
+        printf "%.2f %.2f %.4f %.4f\n", cpa, cpn, ra / rn, cpn / cpa }')
+    ratios+=("$ratio") cpu_ratios+=("$cratio")
+    printf '  round %s %-16s auth %8.0f req/s %6s us/req | no auth %8.0f req/s %6s us/req | req/s ratio %5.1f %%  CPU ratio %5.1f %%\n' \
+      "$round" "$c" "$ra" "$cpa" "$rn" "$cpn" "$(awk -v r="$ratio" 'BEGIN{print r*100}')" "$(awk -v r="$cratio" 'BEGIN{print r*100}')"
+  done
+  stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 * 100; s += $1 * 100 }
+    END { printf "mean %.1f %%, median %.1f %%, range %.1f-%.1f %%", s / NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'; }
+  summary+=("| $c | $(stats "${ratios[@]}") | $(stats "${cpu_ratios[@]}") |")
+done
+
+echo
+echo "| case | requests/s with auth / without (same time, same core) | no-auth CPU per request / auth CPU per request |"
+echo "| --- | --- | --- |"
+printf '%s\n' "${summary[@]}"
