@@ -88,7 +88,7 @@ load() {
 }
 
 echo "# bench/paired.sh $(date -u +%Y-%m-%dT%H:%MZ), $(cd "$REPO_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
-machine | head -2
+machine | sed -n 1,2p
 echo "both servers on CPU $SERVER_CPU at once, two wrk -t1 -c$half -d$DURATION on CPU $CLIENT_CPU (warm-up $WARMUP), $ROUNDS rounds"
 echo "route: GET /bench/ping; the no-auth server gets the same Authorization header and ignores it"
 

@@ -422,6 +422,8 @@ pub fn verify_signature(token: &ParsedToken<'_>, keys: &[VerifyKey]) -> Result<(
 
 /// [`verify_signature`] with the keys' [`PreparedKey`]s (`prepared[i]` belongs to `keys[i]`;
 /// missing entries fall back to `jsonwebtoken::crypto::verify`).
+// Not inlined: bench/profile-auth.sh measures the pipeline against this frame.
+#[inline(never)]
 pub fn verify_signature_prepared(
     token: &ParsedToken<'_>,
     keys: &[VerifyKey],

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Where a loaded server's CPU goes, per request: the auth pipeline (`Auth::check_now`, steps 1-8
+# of DESIGN §3, inclusive) against the signature check inside it (aws-lc-rs HMAC or public-key
+# verify, with the base64url decode of the signature: `jwt::verify_signature_prepared`, inclusive;
+# the HMAC is inlined there), from `perf record --call-graph dwarf` samples of the server while wrk drives it, and
+# the server's CPU time per request from /proc over the same window.
+#
+# Why: "auth CPU per request" in load.sh is a difference between two runs at different request
+# rates, and a slow server pays costs a fast one does not (on this VM a response written to an
+# idle wrk wakes it on the other vCPU: ~7-10 µs of kernel time per request in the RS256 and ES256
+# first-seen runs, inside `writev`). Sampling attributes the server's own time to the code that
+# spent it, in the same run.
+#
+# Usage: bench/profile-auth.sh [CASE...]   CASE: <hs256|rs256|es256>-<unique|repeated>
+#        (default: hs256-unique rs256-unique es256-unique hs256-repeated)
+# Needs perf (linux-perf) besides what load.sh needs. Sampling costs the server some speed; the
+# shares, not the request rate, are the result.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+need wrk "apt-get install -y wrk"
+need node "Node.js >= 18, for minting tokens and serving the JWKS"
+need perf "apt-get install -y linux-perf"
+need taskset "util-linux"
+
+PORT="${PORT:-4381}"
+JWKS_PORT="${JWKS_PORT:-4390}"
+FREQ="${FREQ:-499}"
+read -r -a CASES <<<"${*:-hs256-unique rs256-unique es256-unique hs256-repeated}"
+
+MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
+if [ -z "${MASTRA_BIN:-}" ]; then
+  (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
+fi
+mkdir -p "$WORK"
+pool_hs=$(( $(seconds "$DURATION") * 90000 ))
+pool_rs=$(( $(seconds "$DURATION") * 30000 ))
+pool_es=$(( $(seconds "$DURATION") * 15000 ))
+node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET" \
+  --hs256 "$pool_hs" --rs256 "$pool_rs" --es256 "$pool_es"
+
+config() { # config NAME AUTH_TOML -> path
+  local f="$WORK/profile-$1.toml"
+  printf '[server]\nhost = "127.0.0.1"\nport = %s\nrequest_logs = false\n\n%s\n\n[[api_routes]]\nmethod = "GET"\npath = "/bench/ping"\njson = { ok = true }\n' \
+    "$PORT" "$2" >"$f"
+  echo "$f"
+}
+CFG_JWT="$(config jwt "[auth]
+provider = \"jwt\"
+
+[auth.jwt]
+secret = \"$SECRET\"")"
+CFG_JWKS="$(config jwks "[auth]
+provider = \"jwks\"
+
+[auth.jwks]
+jwks_uri = \"http://127.0.0.1:$JWKS_PORT/jwks.json\"
+issuer = \"$ISS\"
+audience = \"$AUD\"
+allow_insecure_http = true")"
+JWKS_PID=""
+
+# share DATA PATTERN: the largest inclusive share (%) of a symbol matching PATTERN.
+share() {
+  perf report -i "$1" --children --sort symbol --stdio 2>/dev/null |
+    { grep -E "^ +[0-9.]+% +[0-9.]+% +\[.\] .*($2)" || true; } | awk '{ sub("%", "", $1); if ($1 > m) m = $1 } END { printf "%.2f", m + 0 }'
+}
+
+echo "# bench/profile-auth.sh $(date -u +%Y-%m-%dT%H:%MZ), $(cd "$REPO_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+machine | sed -n 1,2p
+echo "server on CPU $SERVER_CPU, wrk -t1 -c$CONNECTIONS -d$DURATION on CPU $CLIENT_CPU, perf -F $FREQ --call-graph dwarf"
+rows=()
+for c in "${CASES[@]}"; do
+  alg="${c%%-*}" mode="${c#*-}"
+  case "$alg" in
+    hs256) cfg="$CFG_JWT"; pool="$WORK/tokens/hs256-$pool_hs.txt" ;;
+    rs256) cfg="$CFG_JWKS"; pool="$WORK/tokens/rs256-$pool_rs.txt" ;;
+    es256) cfg="$CFG_JWKS"; pool="$WORK/tokens/es256-$pool_es.txt" ;;
+    *) echo "unknown case $c" >&2; exit 2 ;;
+  esac
+  if [ "$cfg" = "$CFG_JWKS" ] && [ -z "$JWKS_PID" ]; then
+    start_bg JWKS_PID "$WORK/jwks.log" taskset -c "$CLIENT_CPU" \
+      node "$BENCH_DIR/tools/jwks-server.mjs" "$JWKS_PORT" "$WORK/tokens/jwks.json" 600
+    wait_http "http://127.0.0.1:$JWKS_PORT/hits"
+  fi
+  start_bg spid "$WORK/profile-$c.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$cfg"
+  wait_http "http://127.0.0.1:$PORT/health"
+  url="http://127.0.0.1:$PORT/bench/ping"
+  one="$(cat "$WORK/tokens/$alg-one.txt")"
+  wrk_result -d"$WARMUP" -H "Authorization: Bearer $one" -s "$BENCH_DIR/wrk/report.lua" "$url" >/dev/null
+  data="$WORK/profile-$c.perf"
+  taskset -c "$CLIENT_CPU" perf record -q --call-graph dwarf,16384 -F "$FREQ" -p "$spid" -o "$data" \
+    -- sleep "$(seconds "$DURATION")" >/dev/null 2>&1 &
+  perf_pid=$!
+  cpu0="$(cpu_seconds "$spid")"
+  if [ "$mode" = unique ]; then
+    line="$(wrk_result -d"$DURATION" -s "$BENCH_DIR/wrk/tokens.lua" "$url" -- "$pool")"
+  else
+    line="$(wrk_result -d"$DURATION" -H "Authorization: Bearer $one" -s "$BENCH_DIR/wrk/report.lua" "$url")"
+  fi
+  cpu1="$(cpu_seconds "$spid")"
+  wait "$perf_pid" || true
+  stop "$spid"
+  [ "$(field "$line" non2xx)" = 0 ] || { echo "$c: non-2xx answers" >&2; exit 1; }
+  [ "$(field "$line" wraps)" = 0 ] || echo "$c: token pool wrapped (re-sent tokens hit the cache)" >&2
+  auth="$(share "$data" 'mastra_auth::layer::Auth::check_now')"
+  crypto="$(share "$data" 'mastra_auth::jwt::verify_signature_prepared')"
+  wake="$(share "$data" '__GI___writev|__writev')"
+  rows+=("$(awk -v c="$c" -v q="$(field "$line" requests)" -v c0="$cpu0" -v c1="$cpu1" -v a="$auth" -v k="$crypto" -v w="$wake" 'BEGIN {
+    cpu = (c1 - c0) * 1e6 / q
+    printf "| %s | %.0f | %.2f µs | %.1f %% = %.2f µs | %.1f %% = %.2f µs | %s | %.1f %% |", c, q / 1, cpu, a, a * cpu / 100, k, k * cpu / 100,
+      (k > 0 ? sprintf("%.2fx", a / k) : "-"), w }')")
+  echo "  $c done: ${rows[-1]}"
+done
+echo
+echo "| case | requests | server CPU per request | auth pipeline (check_now, inclusive) | signature check inside it (verify_signature_prepared) | auth / signature | writev (kernel send + waking wrk) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
