@@ -96,3 +96,42 @@ machine() {
   echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "server pinned to CPU $SERVER_CPU, wrk to CPU $CLIENT_CPU; wrk -t1 -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $ROUNDS alternating rounds"
 }
+
+# ping_config FILE PORT AUTH [ROUTE_EXTRA]: writes a mastra.toml to FILE (and prints FILE) that
+# serves the cheap custom route `GET /bench/ping` on 127.0.0.1:PORT, request logs off, with AUTH
+# one of none | jwt | jwks (the JWKS at 127.0.0.1:$JWKS_PORT); ROUTE_EXTRA is appended to the
+# route (e.g. `requires_auth = false`).
+ping_config() {
+  local f="$1" port="$2" auth
+  case "$3" in
+    none) auth='provider = "none"' ;;
+    jwt) auth="provider = \"jwt\"
+
+[auth.jwt]
+secret = \"$SECRET\"" ;;
+    jwks) auth="provider = \"jwks\"
+
+[auth.jwks]
+jwks_uri = \"http://127.0.0.1:$JWKS_PORT/jwks.json\"
+issuer = \"$ISS\"
+audience = \"$AUD\"
+allow_insecure_http = true" ;;
+    *) echo "ping_config: unknown auth $3" >&2; return 2 ;;
+  esac
+  cat >"$f" <<CFG
+[server]
+host = "127.0.0.1"
+port = $port
+request_logs = false
+
+[auth]
+$auth
+
+[[api_routes]]
+method = "GET"
+path = "/bench/ping"
+json = { ok = true }
+${4:-}
+CFG
+  echo "$f"
+}

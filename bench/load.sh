@@ -49,38 +49,9 @@ done
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET" "${mint_args[@]}"
 
 # --- configs ---------------------------------------------------------------------------------
-config() { # config NAME AUTH_TOML -> path
-  local f="$WORK/$1.toml"
-  cat >"$f" <<EOF
-[server]
-host = "127.0.0.1"
-port = $PORT
-request_logs = false
-
-$2
-
-[[api_routes]]
-method = "GET"
-path = "/bench/ping"
-json = { ok = true }
-EOF
-  echo "$f"
-}
-CFG_NONE="$(config noauth '[auth]
-provider = "none"')"
-CFG_JWT="$(config jwt "[auth]
-provider = \"jwt\"
-
-[auth.jwt]
-secret = \"$SECRET\"")"
-CFG_JWKS="$(config jwks "[auth]
-provider = \"jwks\"
-
-[auth.jwks]
-jwks_uri = \"http://127.0.0.1:$JWKS_PORT/jwks.json\"
-issuer = \"$ISS\"
-audience = \"$AUD\"
-allow_insecure_http = true")"
+CFG_NONE="$(ping_config "$WORK/noauth.toml" "$PORT" none)"
+CFG_JWT="$(ping_config "$WORK/jwt.toml" "$PORT" jwt)"
+CFG_JWKS="$(ping_config "$WORK/jwks.toml" "$PORT" jwks)"
 
 JWKS_PID=""
 jwks_up() { # jwks_up MAX_AGE

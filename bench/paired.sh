@@ -33,44 +33,10 @@ fi
 mkdir -p "$WORK"
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET"
 
-config() { # config NAME PORT AUTH_TOML [ROUTE_TOML] -> path
-  local f="$WORK/paired-$1.toml"
-  cat >"$f" <<EOF
-[server]
-host = "127.0.0.1"
-port = $2
-request_logs = false
-
-$3
-
-[[api_routes]]
-method = "GET"
-path = "/bench/ping"
-json = { ok = true }
-${4:-}
-EOF
-  echo "$f"
-}
-CFG_NONE="$(config noauth "$PORT_NONE" '[auth]
-provider = "none"')"
-CFG_JWT="$(config jwt "$PORT_AUTH" "[auth]
-provider = \"jwt\"
-
-[auth.jwt]
-secret = \"$SECRET\"")"
-CFG_JWT_PUBLIC="$(config jwt-public "$PORT_AUTH" "[auth]
-provider = \"jwt\"
-
-[auth.jwt]
-secret = \"$SECRET\"" 'requires_auth = false')"
-CFG_JWKS="$(config jwks "$PORT_AUTH" "[auth]
-provider = \"jwks\"
-
-[auth.jwks]
-jwks_uri = \"http://127.0.0.1:$JWKS_PORT/jwks.json\"
-issuer = \"$ISS\"
-audience = \"$AUD\"
-allow_insecure_http = true")"
+CFG_NONE="$(ping_config "$WORK/paired-noauth.toml" "$PORT_NONE" none)"
+CFG_JWT="$(ping_config "$WORK/paired-jwt.toml" "$PORT_AUTH" jwt)"
+CFG_JWT_PUBLIC="$(ping_config "$WORK/paired-jwt-public.toml" "$PORT_AUTH" jwt 'requires_auth = false')"
+CFG_JWKS="$(ping_config "$WORK/paired-jwks.toml" "$PORT_AUTH" jwks)"
 
 JWKS_PID=""
 jwks_up() {

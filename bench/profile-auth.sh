@@ -39,25 +39,8 @@ pool_es=$(( $(seconds "$DURATION") * 15000 ))
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET" \
   --hs256 "$pool_hs" --rs256 "$pool_rs" --es256 "$pool_es"
 
-config() { # config NAME AUTH_TOML -> path
-  local f="$WORK/profile-$1.toml"
-  printf '[server]\nhost = "127.0.0.1"\nport = %s\nrequest_logs = false\n\n%s\n\n[[api_routes]]\nmethod = "GET"\npath = "/bench/ping"\njson = { ok = true }\n' \
-    "$PORT" "$2" >"$f"
-  echo "$f"
-}
-CFG_JWT="$(config jwt "[auth]
-provider = \"jwt\"
-
-[auth.jwt]
-secret = \"$SECRET\"")"
-CFG_JWKS="$(config jwks "[auth]
-provider = \"jwks\"
-
-[auth.jwks]
-jwks_uri = \"http://127.0.0.1:$JWKS_PORT/jwks.json\"
-issuer = \"$ISS\"
-audience = \"$AUD\"
-allow_insecure_http = true")"
+CFG_JWT="$(ping_config "$WORK/profile-jwt.toml" "$PORT" jwt)"
+CFG_JWKS="$(ping_config "$WORK/profile-jwks.toml" "$PORT" jwks)"
 JWKS_PID=""
 
 # share DATA PATTERN: the largest inclusive share (%) of a symbol matching PATTERN.
