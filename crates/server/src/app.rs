@@ -178,7 +178,7 @@ pub fn build_router(
     }
     // The layers below need no matched route, so they wrap the router once. Added with
     // `Router::layer` (as auth must be) axum wraps every route in each of them, and every
-    // request then clones and boxes one more service and future per layer (~0.3 µs each here,
+    // request then clones and boxes one more service and future per layer (~0.1 µs each here,
     // BENCHMARKS.md).
     let outer = tower::ServiceBuilder::new()
         .option_layer(http::cors::optional_layer(&cfg.server.cors))
