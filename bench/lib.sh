@@ -135,3 +135,11 @@ ${4:-}
 CFG
   echo "$f"
 }
+
+# mastra_binary: sets MASTRA to $MASTRA_BIN, or builds target/release/mastra and uses that.
+mastra_binary() {
+  MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
+  if [ -z "${MASTRA_BIN:-}" ]; then
+    (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
+  fi
+}

