@@ -12,6 +12,10 @@
 # Both servers get the same CPU; the scheduler shares it fairly when both are saturated, so the
 # requests/s ratio is the inverse ratio of their CPU costs per request. Both are also printed:
 # CPU time per request from /proc (user + system, as in load.sh), and the ratio of the two.
+#
+# B_BIN=<mastra binary>: an A/B of two builds instead. The second server is then that binary with
+# the same auth config as the first (e.g. B_BIN=/tmp/mastra-before bench/paired.sh rs256-repeated
+# for a change's effect: ratios below 100 % mean the current build costs more per request).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -24,6 +28,7 @@ PORT_AUTH="${PORT_AUTH:-4381}"
 PORT_NONE="${PORT_NONE:-4382}"
 JWKS_PORT="${JWKS_PORT:-4390}"
 ROUNDS="${ROUNDS:-5}"
+B_BIN="${B_BIN:-}"
 read -r -a CASES <<<"${*:-hs256-repeated}"
 
 mastra_binary
@@ -34,6 +39,16 @@ CFG_NONE="$(ping_config "$WORK/paired-noauth.toml" "$PORT_NONE" none)"
 CFG_JWT="$(ping_config "$WORK/paired-jwt.toml" "$PORT_AUTH" jwt)"
 CFG_JWT_PUBLIC="$(ping_config "$WORK/paired-jwt-public.toml" "$PORT_AUTH" jwt 'requires_auth = false')"
 CFG_JWKS="$(ping_config "$WORK/paired-jwks.toml" "$PORT_AUTH" jwks)"
+# The second server's configs in an A/B of two builds: the first's, on the second port.
+CFG_JWT_B="$(ping_config "$WORK/paired-jwt-b.toml" "$PORT_NONE" jwt)"
+CFG_JWT_PUBLIC_B="$(ping_config "$WORK/paired-jwt-public-b.toml" "$PORT_NONE" jwt 'requires_auth = false')"
+CFG_JWKS_B="$(ping_config "$WORK/paired-jwks-b.toml" "$PORT_NONE" jwks)"
+if [ -n "$B_BIN" ]; then
+  [ -x "$B_BIN" ] || { echo "B_BIN=$B_BIN is not an executable" >&2; exit 2; }
+  A_NAME="this build" B_NAME="B_BIN"
+else
+  A_NAME="auth" B_NAME="no auth"
+fi
 
 JWKS_PID=""
 jwks_up() {
@@ -53,21 +68,29 @@ load() {
 echo "# bench/paired.sh $(date -u +%Y-%m-%dT%H:%MZ), $(cd "$REPO_DIR" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
 machine | sed -n 1,2p
 echo "both servers on CPU $SERVER_CPU at once, two wrk -t1 -c$half -d$DURATION on CPU $CLIENT_CPU (warm-up $WARMUP), $ROUNDS rounds"
-echo "route: GET /bench/ping; the no-auth server gets the same Authorization header and ignores it"
+if [ -n "$B_BIN" ]; then
+  echo "A/B of two builds with the same auth config: $MASTRA against B_BIN=$B_BIN"
+else
+  echo "route: GET /bench/ping; the no-auth server gets the same Authorization header and ignores it"
+fi
 
 summary=()
 for c in "${CASES[@]}"; do
   case "$c" in
-    hs256-repeated) cfg="$CFG_JWT"; alg=hs256 ;;
-    public) cfg="$CFG_JWT_PUBLIC"; alg=hs256 ;;
-    rs256-repeated | es256-repeated) cfg="$CFG_JWKS"; alg="${c%%-*}"; jwks_up ;;
+    hs256-repeated) cfg="$CFG_JWT"; cfg_b="$CFG_JWT_B"; alg=hs256 ;;
+    public) cfg="$CFG_JWT_PUBLIC"; cfg_b="$CFG_JWT_PUBLIC_B"; alg=hs256 ;;
+    rs256-repeated | es256-repeated) cfg="$CFG_JWKS"; cfg_b="$CFG_JWKS_B"; alg="${c%%-*}"; jwks_up ;;
     *) echo "unknown case $c (paired runs: <hs256|rs256|es256>-repeated, public)" >&2; exit 2 ;;
   esac
   token="$(cat "$WORK/tokens/$alg-one.txt")"
   ratios=() cpu_ratios=()
   for round in $(seq 1 "$ROUNDS"); do
     start_bg pa "$WORK/paired-$c-auth.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$cfg"
-    start_bg pn "$WORK/paired-$c-none.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$CFG_NONE"
+    if [ -n "$B_BIN" ]; then
+      start_bg pn "$WORK/paired-$c-b.log" taskset -c "$SERVER_CPU" "$B_BIN" serve --config "$cfg_b"
+    else
+      start_bg pn "$WORK/paired-$c-none.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$CFG_NONE"
+    fi
     wait_http "http://127.0.0.1:$PORT_AUTH/health"
     wait_http "http://127.0.0.1:$PORT_NONE/health"
     ua="http://127.0.0.1:$PORT_AUTH/bench/ping" un="http://127.0.0.1:$PORT_NONE/bench/ping"
@@ -82,7 +105,7 @@ for c in "${CASES[@]}"; do
     stop "$pa"; stop "$pn"
     la="$(cat "$WORK/paired-a.txt")" ln="$(cat "$WORK/paired-n.txt")"
     if [ "$(field "$la" non2xx)" != 0 ] || [ "$(field "$ln" non2xx)" != 0 ]; then
-      echo "non-2xx answers: auth $(field "$la" non2xx), no auth $(field "$ln" non2xx)" >&2
+      echo "non-2xx answers: $A_NAME $(field "$la" non2xx), $B_NAME $(field "$ln" non2xx)" >&2
       exit 1
     fi
     ra="$(field "$la" rps)" rn="$(field "$ln" rps)"
@@ -92,8 +115,8 @@ for c in "${CASES[@]}"; do
         cpa = (a1 - a0) * 1e6 / qa; cpn = (n1 - n0) * 1e6 / qn
         printf "%.2f %.2f %.4f %.4f\n", cpa, cpn, ra / rn, cpn / cpa }')
     ratios+=("$ratio") cpu_ratios+=("$cratio")
-    printf '  round %s %-16s auth %8.0f req/s %6s us/req | no auth %8.0f req/s %6s us/req | req/s ratio %5.1f %%  CPU ratio %5.1f %%\n' \
-      "$round" "$c" "$ra" "$cpa" "$rn" "$cpn" "$(awk -v r="$ratio" 'BEGIN{print r*100}')" "$(awk -v r="$cratio" 'BEGIN{print r*100}')"
+    printf '  round %s %-16s %s %8.0f req/s %6s us/req | %s %8.0f req/s %6s us/req | req/s ratio %5.1f %%  CPU ratio %5.1f %%\n' \
+      "$round" "$c" "$A_NAME" "$ra" "$cpa" "$B_NAME" "$rn" "$cpn" "$(awk -v r="$ratio" 'BEGIN{print r*100}')" "$(awk -v r="$cratio" 'BEGIN{print r*100}')"
   done
   stats() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 * 100; s += $1 * 100 }
     END { printf "mean %.1f %%, median %.1f %%, range %.1f-%.1f %%", s / NR, (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'; }
@@ -101,6 +124,6 @@ for c in "${CASES[@]}"; do
 done
 
 echo
-echo "| case | requests/s with auth / without (same time, same core) | no-auth CPU per request / auth CPU per request |"
+echo "| case | requests/s $A_NAME / $B_NAME (same time, same core) | $B_NAME CPU per request / $A_NAME CPU per request |"
 echo "| --- | --- | --- |"
 printf '%s\n' "${summary[@]}"

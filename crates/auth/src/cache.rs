@@ -1,8 +1,17 @@
 //! A bounded cache of already-verified tokens, so a repeated token skips the crypto.
 //!
-//! Keyed by SHA-256 of the token (the token itself is never stored); an entry lives at most
+//! Keyed by SHA-256, so that the cache never holds a usable credential; an entry lives at most
 //! `max_ttl` and never past the token's `exp`, which is re-checked on every hit. Only successes
 //! are cached.
+//!
+//! What is hashed: the whole token, except in caches in front of a local JWS signature check
+//! ([`VerifiedTokenCache::for_jws`]), where only the signature (the part after the last `.`) is,
+//! and the signing input before it (the JOSE header and the claims, base64url: not a credential
+//! without the signature) is kept in the entry and compared exactly on a hit. A hit then means
+//! the same signature and the same signing input, i.e. the same token, as with a hash of the
+//! whole token, for SHA-256 of 43 bytes (HS256) or 342 (RS256) instead of ~200 or ~600: the hash
+//! was the largest part of a cached request (issue #6, BENCHMARKS.md). Only tokens whose
+//! signature verified are ever inserted there, so the kept part is always a JWS signing input.
 //!
 //! Built for the request path (issue #6, measured in `crates/auth/benches` and BENCHMARKS.md):
 //! shards of a hash map under a read-write lock, indexed directly by the key (a SHA-256 output
@@ -14,13 +23,14 @@
 //! instead of ~150 ns. Only verified tokens are ever inserted, so nobody without a signing key
 //! can choose the keys that land in a shard.
 //!
-//! Caches in front of a local signature check ([`VerifiedTokenCache::with_doorkeeper`]: the `jwt`
-//! provider and the key-set providers) admit a token on its second verification, not its first:
-//! under a stream of one-off tokens an insert with its eviction (and the drop of the evicted
-//! user, cold in memory) cost ~1.6 µs per token in the server, as much as the rest of a first-seen
-//! HS256 verification, and bought nothing. A token in use is seen again within the window and is
-//! cached from then on; a miss costs at most one more verification. Caches in front of a remote
-//! lookup (Supabase, Clerk, WorkOS) admit on the first sight: there a miss is a network call.
+//! Caches in front of a local signature check ([`VerifiedTokenCache::for_jws`]: the `jwt`
+//! provider and the key-set providers) also admit a token on its second verification, not its
+//! first: under a stream of one-off tokens an insert with its eviction (and the drop of the
+//! evicted user, cold in memory) cost ~1.6 µs per token in the server, as much as the rest of a
+//! first-seen HS256 verification, and bought nothing. A token in use is seen again within the
+//! window and is cached from then on; a miss costs at most one more verification. Caches in
+//! front of a remote lookup (Supabase, Clerk, WorkOS, Firebase) hash whole tokens and admit on
+//! the first sight: there a miss is a network call.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -28,7 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::User;
 
@@ -40,29 +50,38 @@ pub const DEFAULT_MAX_TTL: Duration = Duration::from_secs(300);
 /// Most shards a cache is split into (fewer when the capacity is smaller).
 const MAX_SHARDS: usize = 16;
 
-/// A token's key in the cache: SHA-256 of the token. Compute it once per request with
-/// [`VerifiedTokenCache::key`] and use it for the lookup and, on a miss, the insert.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CacheKey([u8; 32]);
+/// A token's key in the cache, borrowed from the token: the SHA-256 of its hashed part, and the
+/// signing input when only the signature is hashed (see the module docs). Compute it once per
+/// request with [`VerifiedTokenCache::key`] and use it for the lookup and, on a miss, the insert.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CacheKey<'t> {
+    digest: Digest,
+    /// Compared exactly on a hit; empty when the whole token is hashed.
+    signed: &'t str,
+}
 
-impl std::fmt::Debug for CacheKey {
+impl std::fmt::Debug for CacheKey<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CacheKey(..)")
     }
 }
 
+/// A SHA-256 output: the index of an entry.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Digest([u8; 32]);
+
 /// A token's place in an optional verified-token cache, for one request: the key is computed
 /// once (only when there is a cache) and serves the lookup and, after a miss, the insert.
 #[derive(Debug)]
 pub struct CacheSlot<'a> {
-    entry: Option<(&'a VerifiedTokenCache, CacheKey)>,
+    entry: Option<(&'a VerifiedTokenCache, CacheKey<'a>)>,
 }
 
 impl<'a> CacheSlot<'a> {
     /// The slot of `token` in `cache` (no hashing when there is no cache).
-    pub fn new(cache: Option<&'a VerifiedTokenCache>, token: &str) -> Self {
+    pub fn new(cache: Option<&'a VerifiedTokenCache>, token: &'a str) -> Self {
         Self {
-            entry: cache.map(|c| (c, VerifiedTokenCache::key(token))),
+            entry: cache.map(|c| (c, c.key(token))),
         }
     }
 
@@ -80,7 +99,7 @@ impl<'a> CacheSlot<'a> {
     }
 }
 
-/// Hashes a [`CacheKey`] to its first eight bytes (it is a SHA-256 output already).
+/// Hashes a [`Digest`] to its first eight bytes (it is a SHA-256 output already).
 #[derive(Default)]
 struct KeyPrefix(u64);
 
@@ -99,6 +118,8 @@ impl Hasher for KeyPrefix {
 }
 
 struct Slot {
+    /// The key's `signed` part (empty when the whole token is hashed).
+    signed: Box<str>,
     user: Arc<User>,
     exp: Option<f64>,
     inserted: Instant,
@@ -109,14 +130,14 @@ struct Slot {
 }
 
 struct Shard {
-    map: HashMap<CacheKey, Slot, BuildHasherDefault<KeyPrefix>>,
+    map: HashMap<Digest, Slot, BuildHasherDefault<KeyPrefix>>,
     /// The keys of `map`, oldest first: the CLOCK hand takes from the front.
-    ring: VecDeque<CacheKey>,
+    ring: VecDeque<Digest>,
     capacity: usize,
 }
 
 impl Shard {
-    fn insert(&mut self, key: CacheKey, slot: Slot) {
+    fn insert(&mut self, key: Digest, slot: Slot) {
         if let Some(existing) = self.map.get_mut(&key) {
             *existing = slot;
             return;
@@ -168,7 +189,7 @@ impl Doorkeeper {
     }
 
     /// Records a sighting of `key`; `true` when it was (probably) seen within the window.
-    fn seen_before(&self, key: &CacheKey) -> bool {
+    fn seen_before(&self, key: &Digest) -> bool {
         if self.sightings.fetch_add(1, Ordering::Relaxed) + 1 == self.window {
             // Exactly one caller reaches the window. Sightings recorded concurrently with the
             // clearing may be lost: that only delays an admission.
@@ -197,10 +218,12 @@ struct Inner {
     max_ttl: Duration,
     /// Present: a token is cached on its second verification (see the module docs).
     doorkeeper: Option<Doorkeeper>,
+    /// Only the part after the last `.` is hashed, the rest compared (see the module docs).
+    hash_signature_only: bool,
 }
 
-/// Cache of verified tokens: SHA-256(token) -> user, bounded in size and age. Clones share
-/// the same entries.
+/// Cache of verified tokens: SHA-256 -> user, bounded in size and age. Clones share the same
+/// entries.
 #[derive(Clone)]
 pub struct VerifiedTokenCache {
     inner: Arc<Inner>,
@@ -221,14 +244,16 @@ impl VerifiedTokenCache {
         Self::build(capacity, max_ttl, false)
     }
 
-    /// [`VerifiedTokenCache::new`], admitting a token on its second verification within a window
-    /// of two to four times the capacity in verifications (for caches in front of a local signature
-    /// check: one-off tokens then cost no insert or eviction, and never displace tokens in use).
-    pub fn with_doorkeeper(capacity: u64, max_ttl: Duration) -> Self {
+    /// [`VerifiedTokenCache::new`] for a cache in front of a local JWS signature check (only
+    /// tokens whose signature verified may be inserted): keyed by the signature with the signing
+    /// input compared (see the module docs), and admitting a token on its second verification
+    /// within a window of two to four times the capacity in verifications (one-off tokens then
+    /// cost no insert or eviction, and never displace tokens in use).
+    pub fn for_jws(capacity: u64, max_ttl: Duration) -> Self {
         Self::build(capacity, max_ttl, true)
     }
 
-    fn build(capacity: u64, max_ttl: Duration, doorkeeper: bool) -> Self {
+    fn build(capacity: u64, max_ttl: Duration, jws: bool) -> Self {
         let capacity = usize::try_from(capacity.max(1)).unwrap_or(usize::MAX);
         let shards = capacity.min(MAX_SHARDS);
         // Every shard holds `capacity / shards` (>= 1): never more than `capacity` in all.
@@ -249,20 +274,29 @@ impl VerifiedTokenCache {
             inner: Arc::new(Inner {
                 shards,
                 max_ttl,
-                doorkeeper: doorkeeper.then(|| Doorkeeper::new(capacity)),
+                doorkeeper: jws.then(|| Doorkeeper::new(capacity)),
+                hash_signature_only: jws,
             }),
         }
     }
 
-    /// The cache key of `token` (SHA-256; the token itself is never stored).
-    pub fn key(token: &str) -> CacheKey {
-        CacheKey(Sha256::digest(token.as_bytes()).into())
+    /// The cache key of `token` (a SHA-256; no usable credential is ever stored).
+    pub fn key<'t>(&self, token: &'t str) -> CacheKey<'t> {
+        let (signed, hashed) = match memchr::memrchr(b'.', token.as_bytes()) {
+            // `signed` keeps its final `.`: "abc" and ".abc" stay different keys.
+            Some(dot) if self.inner.hash_signature_only => token.split_at(dot + 1),
+            _ => ("", token),
+        };
+        CacheKey {
+            digest: Digest(Sha256::digest(hashed.as_bytes()).into()),
+            signed,
+        }
     }
 
-    fn shard(&self, key: &CacheKey) -> &RwLock<Shard> {
+    fn shard(&self, digest: &Digest) -> &RwLock<Shard> {
         // The last byte picks the shard, the first eight the bucket: independent bits.
         let shards = &self.inner.shards;
-        &shards[usize::from(key.0[31]) % shards.len()]
+        &shards[usize::from(digest.0[31]) % shards.len()]
     }
 
     fn read(lock: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
@@ -275,14 +309,15 @@ impl VerifiedTokenCache {
 
     /// The cached user for `token`, if verified before and still unexpired at `now` (+ leeway).
     pub fn get(&self, token: &str, now: u64, leeway: Duration) -> Option<Arc<User>> {
-        self.get_key(&Self::key(token), now, leeway)
+        self.get_key(&self.key(token), now, leeway)
     }
 
     /// [`VerifiedTokenCache::get`] by a key from [`VerifiedTokenCache::key`].
-    pub fn get_key(&self, key: &CacheKey, now: u64, leeway: Duration) -> Option<Arc<User>> {
-        let shard = Self::read(self.shard(key));
-        let slot = shard.map.get(key)?;
-        if slot.dead.load(Ordering::Relaxed) {
+    pub fn get_key(&self, key: &CacheKey<'_>, now: u64, leeway: Duration) -> Option<Arc<User>> {
+        let shard = Self::read(self.shard(&key.digest));
+        let slot = shard.map.get(&key.digest)?;
+        // Another signing input under the same signature: another token, not verified.
+        if slot.dead.load(Ordering::Relaxed) || *slot.signed != *key.signed {
             return None;
         }
         let token_expired = slot
@@ -301,24 +336,25 @@ impl VerifiedTokenCache {
 
     /// Records a successful verification (with a doorkeeper: from the token's second one on).
     pub fn insert(&self, token: &str, user: Arc<User>, exp: Option<f64>) {
-        self.insert_key(Self::key(token), user, exp);
+        self.insert_key(self.key(token), user, exp);
     }
 
     /// [`VerifiedTokenCache::insert`] by a key from [`VerifiedTokenCache::key`].
-    pub fn insert_key(&self, key: CacheKey, user: Arc<User>, exp: Option<f64>) {
+    pub fn insert_key(&self, key: CacheKey<'_>, user: Arc<User>, exp: Option<f64>) {
         if let Some(doorkeeper) = &self.inner.doorkeeper
-            && !doorkeeper.seen_before(&key)
+            && !doorkeeper.seen_before(&key.digest)
         {
             return;
         }
         let slot = Slot {
+            signed: key.signed.into(),
             user,
             exp,
             inserted: Instant::now(),
             referenced: AtomicBool::new(false),
             dead: AtomicBool::new(false),
         };
-        Self::write(self.shard(&key)).insert(key, slot);
+        Self::write(self.shard(&key.digest)).insert(key.digest, slot);
     }
 
     /// Number of entries (expired ones included until evicted; for metrics and tests).
@@ -385,16 +421,13 @@ mod tests {
     #[test]
     fn key_and_token_forms_agree() {
         let c = VerifiedTokenCache::new(10, DEFAULT_MAX_TTL);
-        let k = VerifiedTokenCache::key("t");
-        assert_eq!(k, VerifiedTokenCache::key("t"));
-        assert_ne!(k, VerifiedTokenCache::key("u"));
+        let k = c.key("t");
+        assert_eq!(k, c.key("t"));
+        assert_ne!(k, c.key("u"));
         c.insert_key(k, user(), Some(1000.0));
         assert!(c.get("t", 900, Duration::ZERO).is_some());
         c.insert("u", user(), None);
-        assert!(
-            c.get_key(&VerifiedTokenCache::key("u"), 900, Duration::ZERO)
-                .is_some()
-        );
+        assert!(c.get_key(&c.key("u"), 900, Duration::ZERO).is_some());
         assert!(c.get_key(&k, 1000, Duration::ZERO).is_none());
         assert_eq!(format!("{k:?}"), "CacheKey(..)");
     }
@@ -425,7 +458,7 @@ mod tests {
             c.insert("t", user(), None);
         }
         assert_eq!(c.len(), 1);
-        let shard = VerifiedTokenCache::read(c.shard(&VerifiedTokenCache::key("t")));
+        let shard = VerifiedTokenCache::read(c.shard(&c.key("t").digest));
         assert_eq!(shard.ring.len(), 1);
     }
 
@@ -444,6 +477,7 @@ mod tests {
                 .into_boxed_slice(),
                 max_ttl: DEFAULT_MAX_TTL,
                 doorkeeper: None,
+                hash_signature_only: false,
             }),
         };
         let hot: Vec<String> = (0..8).map(|i| format!("hot-{i}")).collect();
@@ -473,7 +507,7 @@ mod tests {
 
     #[test]
     fn doorkeeper_admits_on_the_second_verification() {
-        let c = VerifiedTokenCache::with_doorkeeper(100, DEFAULT_MAX_TTL);
+        let c = VerifiedTokenCache::for_jws(100, DEFAULT_MAX_TTL);
         c.insert("t", user(), None);
         assert!(
             c.get("t", 0, Duration::ZERO).is_none(),
@@ -504,7 +538,7 @@ mod tests {
                 c.insert(&format!("once-{i}"), user(), None);
             }
         };
-        let c = VerifiedTokenCache::with_doorkeeper(1024, DEFAULT_MAX_TTL);
+        let c = VerifiedTokenCache::for_jws(1024, DEFAULT_MAX_TTL);
         for t in hot.iter().chain(hot.iter()) {
             c.insert(t, user(), None);
         }
@@ -531,12 +565,13 @@ mod tests {
     fn doorkeeper_forgets_after_its_window() {
         let d = Doorkeeper::new(1);
         assert_eq!(d.window, (1 << 15) / 8);
-        let k = VerifiedTokenCache::key("t");
+        let c = VerifiedTokenCache::new(1, DEFAULT_MAX_TTL);
+        let k = c.key("t").digest;
         assert!(!d.seen_before(&k));
         assert!(d.seen_before(&k));
         // Other sightings fill the window; the bitset is then cleared and `t` forgotten.
         for i in 0..d.window {
-            d.seen_before(&VerifiedTokenCache::key(&format!("other-{i}")));
+            d.seen_before(&c.key(&format!("other-{i}")).digest);
         }
         assert!(d.sightings.load(Ordering::Relaxed) < d.window);
         let set: u32 = d
@@ -557,5 +592,81 @@ mod tests {
             assert_eq!(d.mask, bits as u64 - 1);
             assert_eq!(d.window, bits / 8);
         }
+    }
+
+    /// A cache in front of a JWS check that has seen `token` verified twice (so it is cached).
+    fn jws_cache_with(token: &str) -> VerifiedTokenCache {
+        let c = VerifiedTokenCache::for_jws(100, DEFAULT_MAX_TTL);
+        c.insert(token, user(), None);
+        c.insert(token, user(), None);
+        assert!(c.get(token, 0, Duration::ZERO).is_some());
+        c
+    }
+
+    #[test]
+    fn jws_keys_hash_the_signature_and_keep_the_signing_input() {
+        let c = VerifiedTokenCache::for_jws(10, DEFAULT_MAX_TTL);
+        let k = c.key("aGVhZGVy.cGF5bG9hZA.c2lnbmF0dXJl");
+        assert_eq!(k.signed, "aGVhZGVy.cGF5bG9hZA.");
+        assert_eq!(
+            k.digest.0,
+            <[u8; 32]>::from(Sha256::digest(b"c2lnbmF0dXJl"))
+        );
+        // Without a dot, and in caches of whole tokens, everything is hashed and nothing kept.
+        let whole = c.key("opaque-token");
+        assert_eq!(whole.signed, "");
+        assert_eq!(
+            whole.digest.0,
+            <[u8; 32]>::from(Sha256::digest(b"opaque-token"))
+        );
+        let plain = VerifiedTokenCache::new(10, DEFAULT_MAX_TTL);
+        let k = plain.key("a.b.c");
+        assert_eq!(k.signed, "");
+        assert_eq!(k.digest.0, <[u8; 32]>::from(Sha256::digest(b"a.b.c")));
+        // The kept part ends with its dot: "abc" and ".abc" are different keys.
+        assert_ne!(c.key("abc"), c.key(".abc"));
+        assert_eq!(c.key(".abc").signed, ".");
+    }
+
+    #[test]
+    fn jws_hit_needs_the_same_signature_and_the_same_signing_input() {
+        let token = "aGVhZGVy.cGF5bG9hZA.c2lnbmF0dXJl";
+        let c = jws_cache_with(token);
+        for other in [
+            // The cached signature under other claims or another header: a forgery.
+            "aGVhZGVy.b3RoZXI.c2lnbmF0dXJl",
+            "b3RoZXI.cGF5bG9hZA.c2lnbmF0dXJl",
+            "aGVhZGVy.cGF5bG9hZA.c2lnbmF0dXJl.c2lnbmF0dXJl",
+            ".c2lnbmF0dXJl",
+            "c2lnbmF0dXJl",
+            // The cached signing input with another signature.
+            "aGVhZGVy.cGF5bG9hZA.b3RoZXI",
+            "aGVhZGVy.cGF5bG9hZA.",
+            "aGVhZGVy.cGF5bG9hZA",
+        ] {
+            assert!(c.get(other, 0, Duration::ZERO).is_none(), "{other}");
+        }
+        assert!(c.get(token, 0, Duration::ZERO).is_some());
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn jws_entries_never_hold_the_signature() {
+        let token = "aGVhZGVy.cGF5bG9hZA.c2lnbmF0dXJl";
+        let c = jws_cache_with(token);
+        let shard = VerifiedTokenCache::read(c.shard(&c.key(token).digest));
+        let slot = shard.map.values().next().expect("the cached entry");
+        assert_eq!(&*slot.signed, "aGVhZGVy.cGF5bG9hZA.");
+        assert!(!slot.signed.contains("c2lnbmF0dXJl"));
+    }
+
+    #[test]
+    fn a_verified_token_with_the_signature_of_a_cached_one_replaces_it() {
+        // Not a reachable case for valid signatures; the entry stays one per digest.
+        let c = jws_cache_with("aGVhZGVy.YQ.c2ln");
+        c.insert("aGVhZGVy.Yg.c2ln", user(), None);
+        assert_eq!(c.len(), 1);
+        assert!(c.get("aGVhZGVy.Yg.c2ln", 0, Duration::ZERO).is_some());
+        assert!(c.get("aGVhZGVy.YQ.c2ln", 0, Duration::ZERO).is_none());
     }
 }

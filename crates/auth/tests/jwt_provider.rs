@@ -4,6 +4,9 @@ mod common_keys;
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use common_keys::*;
 use jsonwebtoken::Algorithm;
 use mastra_auth::jwt::{ClaimsPolicy, Rejection};
@@ -428,7 +431,21 @@ fn cache_serves_repeat_tokens_and_rechecks_expiry() {
         std::sync::Arc::ptr_eq(&b, &c),
         "third verify should come from the cache"
     );
-    // A forged token never hits the cache entry of a good one.
+    // A forged token never hits the cache entry of a good one: not with another signature, and
+    // not with the cached signature under other claims (the cache is keyed by the signature).
     let forged = format!("{}x", &t[..t.len() - 1]);
     assert!(p.verify(&forged).is_err());
+    let (input, signature) = t.rsplit_once('.').unwrap();
+    let (header, _) = input.split_once('.').unwrap();
+    let admin = URL_SAFE_NO_PAD.encode(json!({"sub": "admin", "exp": now() + 60}).to_string());
+    for other in [
+        format!("{header}.{admin}.{signature}"),
+        format!(".{signature}"),
+        signature.to_owned(),
+    ] {
+        for _ in 0..3 {
+            assert!(p.verify(&other).is_err(), "{other}");
+        }
+    }
+    assert_eq!(p.verify(&t).unwrap().id, "u");
 }

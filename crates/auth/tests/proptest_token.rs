@@ -237,13 +237,25 @@ proptest! {
         }
     }
 
-    /// The jwt provider (with its verified-token cache) refuses what `jwt::verify` refuses.
+    /// The jwt provider (with its verified-token cache) refuses what `jwt::verify` refuses, also
+    /// when the genuine token is cached: its cache entry (keyed by the signature) serves no other
+    /// token.
     #[test]
-    fn provider_and_cache_agree_with_verify(payload in payload(), m in mutation()) {
+    fn provider_and_cache_agree_with_verify(
+        payload in payload(),
+        m in mutation(),
+        warm in any::<bool>(),
+    ) {
         let provider = JwtProvider::new(JwtProviderConfig::with_secret(SECRET)).unwrap();
         let made = common_keys::raw_hs256(r#"{"alg":"HS256"}"#, &payload);
         let token = apply(&made, &m);
-        let direct = jwt::verify(&token, &keys(), &ClaimsPolicy::default(), 1 << 14, jwt::now_secs());
+        let now = jwt::now_secs();
+        if warm {
+            // Verified twice: cached (when it verifies at all).
+            let _ = provider.verify(&made);
+            let _ = provider.verify(&made);
+        }
+        let direct = jwt::verify(&token, &keys(), &ClaimsPolicy::default(), 1 << 14, now);
         let first = provider.verify(&token);
         let second = provider.verify(&token);
         prop_assert_eq!(direct.is_ok(), first.is_ok());

@@ -260,6 +260,20 @@ async fn jwks_repeat_tokens_hit_the_cache_but_expiry_is_rechecked() {
         Arc::ptr_eq(&b, &c),
         "third verification came from the cache"
     );
+    // The cache is keyed by the signature: the cached one under other claims is a forgery.
+    let (input, signature) = t.rsplit_once('.').unwrap();
+    let (header, _) = input.split_once('.').unwrap();
+    let other = sign(Algorithm::RS256, Some("k1"), &claims(iss));
+    let (other_input, _) = other.rsplit_once('.').unwrap();
+    let (_, other_payload) = other_input.split_once('.').unwrap();
+    let forged = format!("{header}.{other_payload}.{signature}");
+    for _ in 0..3 {
+        assert!(matches!(
+            rejection(p.verify(&forged).await.unwrap_err()),
+            Rejection::BadSignature
+        ));
+    }
+    assert!(Arc::ptr_eq(&c, &p.verify(&t).await.unwrap()));
     tokio::time::sleep(Duration::from_millis(3100)).await;
     assert!(matches!(
         rejection(p.verify(&t).await.unwrap_err()),

@@ -72,7 +72,7 @@ impl KeySetVerifier {
             policy,
             max_token_bytes,
             cache: (cache_capacity > 0)
-                .then(|| VerifiedTokenCache::with_doorkeeper(cache_capacity, cache_max_ttl)),
+                .then(|| VerifiedTokenCache::for_jws(cache_capacity, cache_max_ttl)),
         }
     }
 

@@ -171,9 +171,8 @@ impl JwtProvider {
             keys,
             claims: cfg.claims,
             max_token_bytes: cfg.max_token_bytes,
-            cache: (cfg.cache_capacity > 0).then(|| {
-                VerifiedTokenCache::with_doorkeeper(cfg.cache_capacity, cfg.cache_max_ttl)
-            }),
+            cache: (cfg.cache_capacity > 0)
+                .then(|| VerifiedTokenCache::for_jws(cfg.cache_capacity, cfg.cache_max_ttl)),
             public: cfg.public,
             protected: cfg.protected,
         })
