@@ -30,9 +30,11 @@ read -r -a CASES <<<"${*:-hs256-unique rs256-unique es256-unique hs256-repeated}
 
 mastra_binary
 mkdir -p "$WORK"
-pool_hs=$(( $(seconds "$DURATION") * 90000 ))
-pool_rs=$(( $(seconds "$DURATION") * 30000 ))
-pool_es=$(( $(seconds "$DURATION") * 15000 ))
+# The same pool settings as load.sh (a pool smaller than the run's requests wraps: re-sent tokens
+# are second sightings, verified again and then cached; the script warns when it happens).
+pool_hs="${POOL_HS256:-$(( $(seconds "$DURATION") * 90000 ))}"
+pool_rs="${POOL_RS256:-$(( $(seconds "$DURATION") * 30000 ))}"
+pool_es="${POOL_ES256:-$(( $(seconds "$DURATION") * 15000 ))}"
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET" \
   --hs256 "$pool_hs" --rs256 "$pool_rs" --es256 "$pool_es"
 
