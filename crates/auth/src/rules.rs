@@ -152,8 +152,8 @@ impl CelCondition {
 ///
 /// The values are built straight from the request's JSON claims as cel's own `Val`s, borrowing
 /// every string ('v: the request): `add_variable_from_value` would take a `cel::Value` and
-/// convert it once more, deep-copying maps and lists (~4 µs of a ~4 µs condition on a typical
-/// user, BENCHMARKS.md).
+/// convert it once more, deep-copying maps and lists (one condition on a typical user: 4.1 µs
+/// that way, 0.97 µs this way; BENCHMARKS.md).
 struct CelVars<'v> {
     context: cel::Context<'v, 'v>,
     user: bool,
