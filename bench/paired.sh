@@ -36,13 +36,14 @@ mkdir -p "$WORK"
 node "$BENCH_DIR/tools/mint.mjs" "$WORK/tokens" --secret "$SECRET"
 
 CFG_NONE="$(ping_config "$WORK/paired-noauth.toml" "$PORT_NONE" none)"
-CFG_JWT="$(ping_config "$WORK/paired-jwt.toml" "$PORT_AUTH" jwt)"
-CFG_JWT_PUBLIC="$(ping_config "$WORK/paired-jwt-public.toml" "$PORT_AUTH" jwt 'requires_auth = false')"
-CFG_JWKS="$(ping_config "$WORK/paired-jwks.toml" "$PORT_AUTH" jwks)"
-# The second server's configs in an A/B of two builds: the first's, on the second port.
-CFG_JWT_B="$(ping_config "$WORK/paired-jwt-b.toml" "$PORT_NONE" jwt)"
-CFG_JWT_PUBLIC_B="$(ping_config "$WORK/paired-jwt-public-b.toml" "$PORT_NONE" jwt 'requires_auth = false')"
-CFG_JWKS_B="$(ping_config "$WORK/paired-jwks-b.toml" "$PORT_NONE" jwks)"
+# case_config CASE PORT: writes (and prints) the auth server's config of CASE, listening on PORT.
+case_config() {
+  case "$1" in
+    hs256-repeated) ping_config "$WORK/paired-jwt-$2.toml" "$2" jwt ;;
+    public) ping_config "$WORK/paired-jwt-public-$2.toml" "$2" jwt 'requires_auth = false' ;;
+    rs256-repeated | es256-repeated) ping_config "$WORK/paired-jwks-$2.toml" "$2" jwks ;;
+  esac
+}
 if [ -n "$B_BIN" ]; then
   [ -x "$B_BIN" ] || { echo "B_BIN=$B_BIN is not an executable" >&2; exit 2; }
   A_NAME="this build" B_NAME="B_BIN"
@@ -77,20 +78,22 @@ fi
 summary=()
 for c in "${CASES[@]}"; do
   case "$c" in
-    hs256-repeated) cfg="$CFG_JWT"; cfg_b="$CFG_JWT_B"; alg=hs256 ;;
-    public) cfg="$CFG_JWT_PUBLIC"; cfg_b="$CFG_JWT_PUBLIC_B"; alg=hs256 ;;
-    rs256-repeated | es256-repeated) cfg="$CFG_JWKS"; cfg_b="$CFG_JWKS_B"; alg="${c%%-*}"; jwks_up ;;
+    hs256-repeated | public) alg=hs256 ;;
+    rs256-repeated | es256-repeated) alg="${c%%-*}"; jwks_up ;;
     *) echo "unknown case $c (paired runs: <hs256|rs256|es256>-repeated, public)" >&2; exit 2 ;;
   esac
+  cfg="$(case_config "$c" "$PORT_AUTH")"
+  # The second server: B_BIN with the same auth config on its own port, or a server without auth.
+  if [ -n "$B_BIN" ]; then
+    second=("$B_BIN" serve --config "$(case_config "$c" "$PORT_NONE")")
+  else
+    second=("$MASTRA" serve --config "$CFG_NONE")
+  fi
   token="$(cat "$WORK/tokens/$alg-one.txt")"
   ratios=() cpu_ratios=()
   for round in $(seq 1 "$ROUNDS"); do
     start_bg pa "$WORK/paired-$c-auth.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$cfg"
-    if [ -n "$B_BIN" ]; then
-      start_bg pn "$WORK/paired-$c-b.log" taskset -c "$SERVER_CPU" "$B_BIN" serve --config "$cfg_b"
-    else
-      start_bg pn "$WORK/paired-$c-none.log" taskset -c "$SERVER_CPU" "$MASTRA" serve --config "$CFG_NONE"
-    fi
+    start_bg pn "$WORK/paired-$c-second.log" taskset -c "$SERVER_CPU" "${second[@]}"
     wait_http "http://127.0.0.1:$PORT_AUTH/health"
     wait_http "http://127.0.0.1:$PORT_NONE/health"
     ua="http://127.0.0.1:$PORT_AUTH/bench/ping" un="http://127.0.0.1:$PORT_NONE/bench/ping"
