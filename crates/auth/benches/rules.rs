@@ -81,8 +81,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("patterns");
     let policy = Policy::with_defaults("/api");
     let p = parts(path);
-    assert_eq!(policy.need(&p), Need::Authenticate);
-    g.bench_function("defaults_need", |b| b.iter(|| policy.need(black_box(&p))));
+    assert_eq!(policy.need(p.uri.path(), &p), Need::Authenticate);
+    g.bench_function("defaults_need", |b| {
+        b.iter(|| policy.need(black_box(p.uri.path()), black_box(&p)))
+    });
     let list = PatternList(
         (0..100)
             .map(|i| RoutePattern::path(&format!("/api/section-{i}/:id/*")).unwrap())

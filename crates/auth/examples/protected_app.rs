@@ -13,8 +13,9 @@ use axum::Router;
 use axum::routing::get;
 use mastra_auth::pattern::RoutePattern;
 use mastra_auth::providers::{JwtProvider, JwtProviderConfig};
-use mastra_auth::{Auth, AuthUser, AuthzRequest};
+use mastra_auth::{Auth, AuthUser, AuthzRequest, NormalizeLayer};
 use serde_json::json;
+use tower::Layer;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,9 +43,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             get(|AuthUser(user): AuthUser| async move { axum::Json(json!({"hello": user.id})) }),
         )
         .layer(auth.layer());
+    // In front of the router: it routes the same normalized path the auth layer decides on
+    // (`/api/%68ello` is `/api/hello`; `..`, `%2F` and the like are 400).
+    let app = NormalizeLayer.layer(app);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .await?;
     Ok(())
 }

@@ -19,6 +19,9 @@ pub enum AuthError {
     /// The request carries two different credentials (two headers, or header and query disagree).
     #[error("Conflicting credentials: {0}")]
     ConflictingTokens(&'static str),
+    /// The request cannot be read one way only (path, method or `Host`; see [`crate::normalize`]).
+    #[error("Bad request: {0}")]
+    BadRequest(#[from] crate::normalize::RequestError),
     /// Authenticated, but the authorizer said no.
     #[error("Access denied")]
     Forbidden,
@@ -39,7 +42,7 @@ impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::MissingToken | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            AuthError::ConflictingTokens(_) => StatusCode::BAD_REQUEST,
+            AuthError::ConflictingTokens(_) | AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::Forbidden => StatusCode::FORBIDDEN,
             AuthError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -51,6 +54,7 @@ impl AuthError {
             AuthError::MissingToken => "Authentication required".into(),
             AuthError::InvalidToken(_) => "Invalid or expired token".into(),
             AuthError::ConflictingTokens(_) => "Conflicting credentials in request".into(),
+            AuthError::BadRequest(e) => e.message().into(),
             AuthError::Forbidden => "Access denied".into(),
             AuthError::Unavailable { what, .. } => format!("{what} unavailable"),
         }
@@ -107,7 +111,7 @@ impl AuthError {
                     HeaderValue::from(retry_after.as_secs()),
                 );
             }
-            AuthError::Forbidden => {}
+            AuthError::Forbidden | AuthError::BadRequest(_) => {}
         }
         res
     }

@@ -14,6 +14,7 @@ use tower::{Layer, Service};
 
 use crate::User;
 use crate::error::AuthError;
+use crate::normalize::normalized_view;
 use crate::pattern::{PatternList, RoutePattern};
 use crate::policy::{Authorizer, AuthzRequest, Need, Policy, RouteFlag};
 use crate::provider::AuthProvider;
@@ -76,7 +77,13 @@ impl Auth {
     // pipeline's time (bench/profile-auth.sh); inlined, it disappears into the router's futures.
     #[inline(never)]
     pub fn check_now<'a>(&self, parts: &'a Parts) -> CheckNow<'a> {
-        if (self.exempt_preflight && is_preflight(parts)) || self.policy.need(parts) == Need::Pass {
+        let path = match normalized_view(parts) {
+            Ok(path) => path,
+            Err(e) => return CheckNow::Done(Err(AuthError::BadRequest(e))),
+        };
+        if (self.exempt_preflight && is_preflight(parts))
+            || self.policy.need(&path, parts) == Need::Pass
+        {
             return CheckNow::Done(Ok(None));
         }
         let token = match self.extractor.find(parts, self.provider.cookie_names()) {
@@ -87,7 +94,7 @@ impl Auth {
         match self.provider.authenticate_now(&token, parts) {
             None => CheckNow::Authenticate(token),
             Some(result) => match authenticated(result) {
-                Ok(user) => self.authorize_now(user, parts),
+                Ok(user) => self.authorize_now(user, &path, parts),
                 Err(e) => CheckNow::Done(Err(e)),
             },
         }
@@ -101,15 +108,24 @@ impl Auth {
     ) -> Result<Option<User>, AuthError> {
         let user = match state {
             CheckNow::Done(result) => return result,
+            // `authorize_now` applied the rules already.
             CheckNow::Authorize(user) => user,
             CheckNow::Authenticate(token) => {
-                authenticated(self.provider.authenticate_token(&token, parts).await)?
+                let user = authenticated(self.provider.authenticate_token(&token, parts).await)?;
+                let path = normalized_view(parts)?;
+                if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
+                    return Err(AuthError::Forbidden);
+                }
+                user
             }
         };
         let allowed = if self.provider_decides(&user) {
             self.provider.authorize_user(&user, parts).await?
         } else {
-            self.policy.authorize(&authz_request(&user, parts)).await?
+            let path = normalized_view(parts)?;
+            self.policy
+                .authorize_callbacks(&authz_request(&user, &path, parts))
+                .await?
         };
         if allowed {
             Ok(Some(user))
@@ -118,14 +134,21 @@ impl Auth {
         }
     }
 
-    /// Step 7 without awaiting, or [`CheckNow::Authorize`] when it needs to.
-    fn authorize_now<'a>(&self, user: User, parts: &Parts) -> CheckNow<'a> {
-        let decision = if self.provider_decides(&user) {
-            self.provider.authorize_user_now(&user, parts)
-        } else {
-            self.policy
-                .authorize_now(&authz_request(&user, parts))
-                .map(Ok)
+    /// Step 7 without awaiting, or [`CheckNow::Authorize`] when it needs to. The rules are
+    /// applied first and on top of whichever authorizer decides: both must allow.
+    fn authorize_now<'a>(&self, user: User, path: &str, parts: &Parts) -> CheckNow<'a> {
+        let decision = {
+            let req = authz_request(&user, path, parts);
+            if !self.policy.rules_allow(&req) {
+                return CheckNow::Done(Err(AuthError::Forbidden));
+            }
+            if self.provider_decides(&user) {
+                self.provider.authorize_user_now(&user, parts)
+            } else if self.policy.authorize_user.is_some() || self.policy.authorize.is_some() {
+                None
+            } else {
+                Some(Ok(true))
+            }
         };
         match decision {
             None => CheckNow::Authorize(user),
@@ -179,9 +202,9 @@ fn authenticated(result: Result<Option<User>, AuthError>) -> Result<User, AuthEr
     })
 }
 
-fn authz_request<'a>(user: &'a User, parts: &'a Parts) -> AuthzRequest<'a> {
+fn authz_request<'a>(user: &'a User, path: &'a str, parts: &'a Parts) -> AuthzRequest<'a> {
     AuthzRequest {
-        path: parts.uri.path(),
+        path,
         method: &parts.method,
         user,
         parts,

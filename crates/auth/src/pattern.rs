@@ -11,7 +11,10 @@
 //! - `:name` or `{name}` matches one non-empty segment; `:name?` or `{name?}` an optional one;
 //!   `:name.ext` (or `{name}.ext`) a segment ending in `.ext`, `:name.(a|b)` one ending in `.a`
 //!   or `.b`;
-//! - matching is anchored, case-insensitive, and allows one trailing slash.
+//! - matching is anchored, case-insensitive, and allows one trailing slash
+//!   ([`PathPattern::matches`], for protections); exemptions use
+//!   [`PathPattern::matches_exact`]: case-sensitive, a trailing slash only where written, as the
+//!   router matches. Paths are the decoded paths of [`crate::normalize`].
 //!
 //! A [`RoutePattern`] adds a [`MethodSet`]; a path may also be given as a raw regular expression
 //! ([`PathMatcher::Regex`]), which is unanchored unless it anchors itself and case-sensitive as
@@ -79,6 +82,9 @@ pub enum PatternError {
 pub struct PathPattern {
     source: String,
     regex: Regex,
+    /// Case-sensitive, no extra trailing slash: how the router matches (see
+    /// [`PathPattern::matches_exact`]).
+    exact: Regex,
     /// The same decision without the regex, for the common shapes (see [`Literal`]).
     literal: Option<Literal>,
 }
@@ -94,11 +100,14 @@ struct Literal {
     prefix: String,
     /// Ends in `/*`.
     star: bool,
+    /// Written with a trailing slash (`/api/`): exact matching then requires it.
+    trailing_slash: bool,
 }
 
 impl Literal {
     fn from_pattern(pattern: &str) -> Option<Literal> {
         let rest = pattern.strip_prefix('/')?;
+        let trailing_slash = !rest.is_empty() && rest.ends_with('/');
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (rest, star) = match rest.strip_suffix('*') {
             Some(r) if r.is_empty() => (r, true),
@@ -119,7 +128,11 @@ impl Literal {
         } else {
             format!("/{rest}")
         };
-        Some(Literal { prefix, star })
+        Some(Literal {
+            prefix,
+            star,
+            trailing_slash,
+        })
     }
 
     /// The regex's decision for an ASCII `path`.
@@ -138,6 +151,20 @@ impl Literal {
             tail.is_empty() || tail == "/"
         }
     }
+
+    /// The exact regex's decision for an ASCII `path`.
+    fn matches_exact_ascii(&self, path: &str) -> bool {
+        let Some(tail) = path.strip_prefix(self.prefix.as_str()) else {
+            return false;
+        };
+        if self.star {
+            tail.starts_with('/') && !tail.contains('\n')
+        } else if self.trailing_slash || self.prefix.is_empty() {
+            tail == "/"
+        } else {
+            tail.is_empty()
+        }
+    }
 }
 
 impl PathPattern {
@@ -145,22 +172,45 @@ impl PathPattern {
     pub fn parse(pattern: &str) -> Result<PathPattern, PatternError> {
         let body = compile_pattern(pattern)?;
         let full = format!("(?i)^{body}/?$");
-        let regex = Regex::new(&full).map_err(|e| PatternError::InvalidRegex {
-            pattern: pattern.to_owned(),
-            message: e.to_string(),
-        })?;
+        let compile = |re: &str| {
+            Regex::new(re).map_err(|e| PatternError::InvalidRegex {
+                pattern: pattern.to_owned(),
+                message: e.to_string(),
+            })
+        };
+        let regex = compile(&full)?;
+        // `/` and `/*` compile to an empty body and `/.*`; a written trailing slash is kept.
+        let slash = if body.is_empty() || (pattern.len() > 1 && pattern.ends_with('/')) {
+            "/"
+        } else {
+            ""
+        };
+        let exact = compile(&format!("^{body}{slash}$"))?;
         Ok(PathPattern {
             source: pattern.to_owned(),
             regex,
+            exact,
             literal: Literal::from_pattern(pattern),
         })
     }
 
-    /// Whether `path` (the request path, without query) matches the pattern.
+    /// Whether `path` (the decoded request path, without query) matches the pattern as Mastra
+    /// matches: case-insensitively, with one optional trailing slash. Used for protections, which
+    /// may be broader than what the router serves.
     pub fn matches(&self, path: &str) -> bool {
         match &self.literal {
             Some(literal) if path.is_ascii() => literal.matches_ascii(path),
             _ => self.regex.is_match(path),
+        }
+    }
+
+    /// Whether `path` matches the way the router matches: case-sensitively, and with a trailing
+    /// slash only where the pattern has one. Used for exemptions (public paths, allow rules),
+    /// which must never be wider than what the router would route there.
+    pub fn matches_exact(&self, path: &str) -> bool {
+        match &self.literal {
+            Some(literal) if path.is_ascii() => literal.matches_exact_ascii(path),
+            _ => self.exact.is_match(path),
         }
     }
 
@@ -519,10 +569,19 @@ impl PathMatcher {
             })
     }
 
-    /// Whether `path` matches.
+    /// Whether `path` matches (patterns: case-insensitively, one optional trailing slash).
     pub fn matches(&self, path: &str) -> bool {
         match self {
             PathMatcher::Pattern(p) => p.matches(path),
+            PathMatcher::Regex(r) => r.is_match(path),
+        }
+    }
+
+    /// Whether `path` matches the way the router does (see [`PathPattern::matches_exact`]); a
+    /// regex matches as written either way.
+    pub fn matches_exact(&self, path: &str) -> bool {
+        match self {
+            PathMatcher::Pattern(p) => p.matches_exact(path),
             PathMatcher::Regex(r) => r.is_match(path),
         }
     }
@@ -618,9 +677,14 @@ impl RoutePattern {
         })
     }
 
-    /// Whether the request path and method match.
+    /// Whether the request path and method match (the path as [`PathMatcher::matches`]).
     pub fn matches(&self, path: &str, method: &Method) -> bool {
         self.methods.contains(method) && self.path.matches(path)
+    }
+
+    /// Whether the request path and method match, the path as [`PathMatcher::matches_exact`].
+    pub fn matches_exact(&self, path: &str, method: &Method) -> bool {
+        self.methods.contains(method) && self.path.matches_exact(path)
     }
 }
 
@@ -718,9 +782,14 @@ impl PatternList {
             .map(PatternList)
     }
 
-    /// Whether any entry matches the request path and method.
+    /// Whether any entry matches the request path and method (broadly: for protections).
     pub fn matches(&self, path: &str, method: &Method) -> bool {
         self.0.iter().any(|p| p.matches(path, method))
+    }
+
+    /// Whether any entry matches the way the router does (exactly: for exemptions).
+    pub fn matches_exact(&self, path: &str, method: &Method) -> bool {
+        self.0.iter().any(|p| p.matches_exact(path, method))
     }
 
     /// Appends the entries of another list.
@@ -977,6 +1046,45 @@ mod tests {
     fn case_insensitive() {
         assert!(m("/api/Health", "/API/health"));
         assert!(m("/users/:id", "/USERS/x"));
+    }
+
+    #[test]
+    fn exact_matching_is_case_sensitive_without_a_free_trailing_slash() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("/api", "/api", true),
+            ("/api", "/api/", false),
+            ("/api", "/API", false),
+            ("/api/", "/api/", true),
+            ("/api/", "/api", false),
+            ("/", "/", true),
+            ("/*", "/", true),
+            ("/*", "/x/y/", true),
+            ("/api/*", "/api/", true),
+            ("/api/*", "/api/a/b/", true),
+            ("/api/*", "/API/a", false),
+            ("/api/*", "/api", false),
+            ("/api/agents/demo/*", "/api/agents/DEMO/generate", false),
+            ("/api/agents/demo/*", "/api/agents/demo/generate", true),
+            ("/users/:id", "/users/X", true),
+            ("/users/:id", "/Users/x", false),
+            ("/users/:id", "/users/x/", false),
+            ("/users/:id?", "/users", true),
+            ("/users/:id?", "/users/x", true),
+            ("/files/:name.json", "/files/a.json", true),
+            ("/files/:name.json", "/files/a.JSON", false),
+            ("/x/caf\u{e9}", "/x/caf\u{e9}", true),
+        ];
+        for (pattern, path, want) in cases {
+            let p = PathPattern::parse(pattern).unwrap();
+            assert_eq!(p.matches_exact(path), *want, "{pattern} {path}");
+            // An exemption is never wider than the protection the same pattern would be.
+            assert!(
+                !p.matches_exact(path) || p.matches(path),
+                "{pattern} {path}"
+            );
+            // The literal shortcut and the regex agree.
+            assert_eq!(p.exact.is_match(path), *want, "regex: {pattern} {path}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::rules::{RuleContext, Rules};
 /// What an authorizer sees.
 #[derive(Debug)]
 pub struct AuthzRequest<'a> {
-    /// The request path.
+    /// The decoded, normalized request path ([`crate::normalize`]).
     pub path: &'a str,
     /// The request method.
     pub method: &'a Method,
@@ -67,7 +67,7 @@ pub enum Need {
 }
 
 /// The effective path policy: public and protected lists (defaults included), custom route
-/// flags, and exactly one authorization mechanism.
+/// flags, and the authorization mechanisms (an override or callback, and rules on top).
 #[derive(Clone, Default)]
 pub struct Policy {
     /// Effective public patterns.
@@ -80,7 +80,7 @@ pub struct Policy {
     pub authorize_user: Option<Arc<dyn Authorizer>>,
     /// Mastra's `authorize(path, method, user, ctx)` callback.
     pub authorize: Option<Arc<dyn Authorizer>>,
-    /// Ordered rules (used when neither of the above is set and the provider has no authorizer).
+    /// Ordered rules, applied on top of whichever of the above (or the provider) decides.
     pub rules: Option<Rules>,
 }
 
@@ -112,8 +112,9 @@ impl Policy {
 
     /// The flag of the route the router dispatches this request to. Among the routes on the
     /// matched template, the router prefers one naming the method, then (for `HEAD`) a `GET`
-    /// route, then an `ALL` route, whatever their order in the config; so does this.
-    fn route_flag(&self, parts: &Parts) -> Option<bool> {
+    /// route, then an `ALL` route, whatever their order in the config; so does this. Without
+    /// axum's `MatchedPath` the templates are matched the way the router matches them.
+    fn route_flag(&self, path: &str, parts: &Parts) -> Option<bool> {
         if self.routes.is_empty() {
             return None;
         }
@@ -121,7 +122,7 @@ impl Policy {
         let matched = parts.extensions.get::<MatchedPath>();
         let on_route = |r: &&RouteFlag| match matched {
             Some(m) => r.template == m.as_str(),
-            None => r.pattern.matches(parts.uri.path(), method),
+            None => r.pattern.path.matches_exact(path),
         };
         let rank = |r: &RouteFlag| match &r.methods {
             MethodSet::Only(set) if set.contains(method) => Some(0),
@@ -139,11 +140,12 @@ impl Policy {
             .map(|(_, r)| r.requires_auth)
     }
 
-    /// Steps 3–5: route flag, protected, public.
-    pub fn need(&self, parts: &Parts) -> Need {
-        let path = parts.uri.path();
+    /// Steps 3–5 on the decoded, normalized `path` ([`crate::normalize`]): route flag,
+    /// protected, public. Protected patterns match broadly (any case, one optional trailing
+    /// slash); public patterns are exemptions and match exactly, as the router does.
+    pub fn need(&self, path: &str, parts: &Parts) -> Need {
         let method = &parts.method;
-        let flag = self.route_flag(parts);
+        let flag = self.route_flag(path, parts);
         if flag == Some(false) {
             return Need::Pass;
         }
@@ -151,35 +153,54 @@ impl Policy {
         if !protected {
             return Need::Pass;
         }
-        if flag != Some(true) && self.public.matches(path, method) {
+        if flag != Some(true) && self.public.matches_exact(path, method) {
             return Need::Pass;
         }
         Need::Authenticate
     }
 
-    /// [`Policy::authorize`] when no callback is configured (rules or allow decide, without
-    /// awaiting); `None` when a callback must be awaited.
-    pub fn authorize_now(&self, req: &AuthzRequest<'_>) -> Option<bool> {
-        if self.authorize_user.is_some() || self.authorize.is_some() {
-            return None;
-        }
-        Some(self.rules.as_ref().is_none_or(|rules| {
+    /// Whether the configured rules let this request through (no rules: yes). Rules apply on
+    /// top of every other authorizer: both must allow.
+    pub fn rules_allow(&self, req: &AuthzRequest<'_>) -> bool {
+        self.rules.as_ref().is_none_or(|rules| {
             rules.evaluate(&RuleContext {
                 path: req.path,
                 method: req.method,
                 user: req.user,
             })
-        }))
+        })
     }
 
-    /// Step 7 (after the provider's own authorizer, if any): override, callback, rules, or allow.
-    pub async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
+    /// [`Policy::authorize`] when no callback is configured (rules or allow decide, without
+    /// awaiting); `None` when a callback must be awaited.
+    pub fn authorize_now(&self, req: &AuthzRequest<'_>) -> Option<bool> {
+        if !self.rules_allow(req) {
+            return Some(false);
+        }
+        if self.authorize_user.is_some() || self.authorize.is_some() {
+            return None;
+        }
+        Some(true)
+    }
+
+    /// The override (`authorize_user`), else the `authorize` callback, else allow; without the
+    /// rules, which the caller applies on top.
+    pub async fn authorize_callbacks(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
         if let Some(a) = &self.authorize_user {
             return a.authorize(req).await;
         }
         if let Some(a) = &self.authorize {
             return a.authorize(req).await;
         }
-        Ok(self.authorize_now(req).unwrap_or(false))
+        Ok(true)
+    }
+
+    /// Step 7 when the provider does not authorize by itself: the rules, and the override or
+    /// callback (both must allow).
+    pub async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
+        if !self.rules_allow(req) {
+            return Ok(false);
+        }
+        self.authorize_callbacks(req).await
     }
 }

@@ -49,13 +49,13 @@ pub trait AuthProvider: Send + Sync + 'static {
     }
 
     /// Whether [`AuthProvider::authorize_user`] is a real decision (it then takes precedence over
-    /// the policy's `authorize` callback and rules, as in Mastra).
+    /// the policy's `authorize` callback, as in Mastra; configured rules still apply on top).
     fn has_authorize_user(&self) -> bool {
         false
     }
 
     /// Whether [`AuthProvider::authorize_user`] decides for this particular user; when false the
-    /// policy's callback or rules decide. Default: [`AuthProvider::has_authorize_user`].
+    /// policy's callback decides. Rules apply either way. Default: [`AuthProvider::has_authorize_user`].
     fn authorizes(&self, _user: &User) -> bool {
         self.has_authorize_user()
     }

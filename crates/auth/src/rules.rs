@@ -3,16 +3,40 @@
 //!
 //! Unlike Mastra, `allow: false` denies and a condition-bearing rule decides with its `allow`
 //! like any other. Conditions are Rust closures ([`Condition::new`]) or CEL expressions
-//! ([`Condition::cel`]) over `user` (`{id, provider, claims}`), `claims`, `method` (upper case)
-//! and `path`, e.g. `"admin" in claims.roles`. A condition that fails to evaluate (a missing
-//! claim, a type error) or yields a non-boolean counts as false.
+//! ([`Condition::cel`]) over `user` (`{id, provider, claims}`), `claims`, `method` and `path`,
+//! e.g. `"admin" in claims.roles`. `method` is the request method exactly as received: methods
+//! are case-sensitive (RFC 9110), so `get` is not `GET`. `path` is the decoded, normalized path
+//! ([`crate::normalize`]). A rule's `path` patterns match it exactly (case-sensitively, a
+//! trailing slash only where written) on an `allow = true` rule, which exempts, and broadly
+//! (any case, one optional trailing slash) on an `allow = false` rule, which protects.
+//!
+//! A CEL condition is checked when it is built, from its syntax tree alone (cel 0.15 has no type
+//! checker): refused are an identifier that is none of the four variables, a comprehension
+//! macro's own variable (`exists(r, ...)`) or a CEL type name (`int`, `map`, ...); a function or
+//! method that does not exist; a field of `user` other than `id`, `provider` and `claims`; an
+//! operator, function or field selection whose operands all have known types (literals,
+//! `method`, `path`, `user.id`, `user.provider`, `user`, `claims`, and what cel computes from
+//! them) and that cel would refuse for those types (`path + 1`, `method > 3`, `path.foo`);
+//! `==`/`!=` between known types that are never equal (`method == 1`); `&&`, `||`, `!` or a
+//! `? :` condition on a known non-bool; and a condition whose result is known not to be a bool
+//! (a literal string, number, list or map, arithmetic at the top). Claims have no known type: an
+//! expression on `claims.x` is only checked for unknown names and functions.
+//!
+//! At request time a CEL condition that fails to evaluate (a missing claim, a type error) or
+//! yields a non-boolean never turns a deny into an allow: on an `allow = true` rule it counts as
+//! false (the rule does not apply; the next rule is tried), on an `allow = false` rule as true
+//! (the rule applies: the request is denied). Each such failure is logged at WARN with the rule's
+//! index, the condition and a description that holds no claim value. Closures return a bool and
+//! are unaffected.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use cel::ExecutionError;
+use cel::common::ast::{CallExpr, EntryExpr, Expr, IdedExpr, ListExpr, LiteralValue, operators};
 use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt, Kind,
 };
 use cel::common::value::Val;
 use http::Method;
@@ -43,6 +67,25 @@ pub enum RuleError {
         /// The condition as written.
         source_text: String,
         /// The parser's explanation.
+        message: String,
+    },
+    /// A CEL condition names a variable that does not exist, so it could never evaluate.
+    #[error(
+        "CEL condition `{source_text}`: unknown variable `{name}`; the variables are user, claims, method and path"
+    )]
+    UnknownVariable {
+        /// The condition as written.
+        source_text: String,
+        /// The unknown identifier.
+        name: String,
+    },
+    /// A CEL condition can never yield a verdict, or applies an operation to operands of types
+    /// it never accepts (see the module docs for what is checked).
+    #[error("CEL condition `{source_text}` is ill-typed: {message}")]
+    CelType {
+        /// The condition as written.
+        source_text: String,
+        /// What is wrong with it.
         message: String,
     },
     /// A field of a rule from the config file is invalid.
@@ -85,6 +128,67 @@ struct CelCondition {
     program: cel::Program,
     uses_user: bool,
     uses_claims: bool,
+    /// The identifiers, field and function names and literal strings of the expression, sorted:
+    /// an error's key or name is shown only when it is one of these, since a key computed at
+    /// request time may be a claim value.
+    names: Box<[String]>,
+}
+
+/// Why a CEL condition could not decide a request. The descriptions are built from the
+/// expression and from value *types* only, never from values: they are logged, and values are
+/// claims.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConditionError {
+    /// A map has no such key (a claim the user lacks, a field of `user` that does not exist).
+    #[error("no such key `{0}`")]
+    NoSuchKey(String),
+    /// A map has no such key, and the key was computed at request time (not shown).
+    #[error("no such key (computed at request time, not shown)")]
+    NoSuchComputedKey,
+    /// A name the environment does not know.
+    #[error("undeclared reference `{0}`")]
+    Undeclared(String),
+    /// An operator or function applied to operand types it does not take.
+    #[error("no overload of `{function}` for ({types})")]
+    NoOverload {
+        /// The operator or function.
+        function: String,
+        /// The operands' types, comma-separated.
+        types: String,
+    },
+    /// Values of these types cannot be ordered against each other.
+    #[error("values of types {0} and {1} cannot be compared")]
+    NotComparable(&'static str, &'static str),
+    /// A value of an unexpected type.
+    #[error("expected {want}, got {got}")]
+    UnexpectedType {
+        /// The type found.
+        got: String,
+        /// The type needed.
+        want: String,
+    },
+    /// A value of this type cannot be used where it was (as a map key, an index, a target).
+    #[error("a value of type {0} cannot be used there")]
+    Unsupported(&'static str),
+    /// Division or remainder by zero.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// Integer overflow.
+    #[error("integer overflow")]
+    Overflow,
+    /// A list index out of bounds.
+    #[error("index out of bounds")]
+    IndexOutOfBounds,
+    /// A function failed on its arguments (a bad conversion, an invalid regex).
+    #[error("function `{0}` failed")]
+    FunctionFailed(String),
+    /// The condition evaluated to something other than a bool.
+    #[error("the result has type {0}, not bool")]
+    NotBool(&'static str),
+    /// Any other evaluation error.
+    #[error("evaluation error")]
+    Other,
 }
 
 /// The CEL standard environment, built once and shared by every evaluation.
@@ -102,27 +206,55 @@ impl Condition {
         Condition(ConditionKind::Closure(Arc::new(f)))
     }
 
-    /// Compiles a CEL expression over `user`, `claims`, `method` and `path`.
+    /// Compiles a CEL expression over `user`, `claims`, `method` and `path`, refusing what can
+    /// never evaluate (see the module docs for what is checked).
     pub fn cel(source: &str) -> Result<Condition, RuleError> {
         let program = cel_env().compile(source).map_err(|e| RuleError::Cel {
             source_text: source.to_owned(),
             message: e.to_string(),
         })?;
+        check::condition(program.expression()).map_err(|e| match e {
+            check::Refusal::UnknownVariable(name) => RuleError::UnknownVariable {
+                source_text: source.to_owned(),
+                name,
+            },
+            check::Refusal::Type(message) => RuleError::CelType {
+                source_text: source.to_owned(),
+                message,
+            },
+        })?;
         let refs = program.references();
         let (uses_user, uses_claims) = (refs.has_variable("user"), refs.has_variable("claims"));
+        let mut names = Vec::new();
+        collect_names(program.expression(), &mut names);
+        names.sort_unstable();
+        names.dedup();
         Ok(Condition(ConditionKind::Cel(Arc::new(CelCondition {
             source: source.to_owned(),
             program,
             uses_user,
             uses_claims,
+            names: names.into_boxed_slice(),
         }))))
     }
 
-    /// Evaluates the condition; CEL errors and non-boolean results are false.
+    /// Evaluates the condition on its own: a CEL error or non-boolean result is logged and
+    /// counts as false. A rule reads a failure by its `allow` instead ([`Rule::matches`]).
     pub fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
         match &self.0 {
             ConditionKind::Closure(f) => f(ctx),
-            ConditionKind::Cel(c) => c.evaluate(ctx),
+            ConditionKind::Cel(c) => c.run(&mut None, ctx).unwrap_or_else(|e| {
+                warn_failed(None, None, &c.source, &e);
+                false
+            }),
+        }
+    }
+
+    /// Evaluates the condition, returning a CEL failure instead of deciding what it means.
+    pub fn try_evaluate(&self, ctx: &RuleContext<'_>) -> Result<bool, ConditionError> {
+        match &self.0 {
+            ConditionKind::Closure(f) => Ok(f(ctx)),
+            ConditionKind::Cel(c) => c.run(&mut None, ctx),
         }
     }
 
@@ -133,16 +265,205 @@ impl Condition {
             ConditionKind::Cel(c) => Some(&c.source),
         }
     }
+
+    /// The claims a CEL condition reads without a `has()` (or `'k' in claims`) guard, as dotted
+    /// paths below `claims` (`banned`, `org.id`): for a user lacking one, evaluation can fail.
+    /// Empty for a closure. Syntactic: it follows `&&`, `||`, `!` and `? :`, nothing else.
+    pub fn unguarded_claims(&self) -> Vec<String> {
+        match &self.0 {
+            ConditionKind::Closure(_) => Vec::new(),
+            ConditionKind::Cel(c) => guards::unguarded_claims(c.program.expression()),
+        }
+    }
 }
 
 impl CelCondition {
-    fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
-        self.evaluate_in(&mut None, ctx)
+    /// The verdict, or why there is none; cheap when the result is a bool.
+    fn run<'v>(
+        &self,
+        vars: &mut Option<CelVars<'v>>,
+        ctx: &RuleContext<'v>,
+    ) -> Result<bool, ConditionError> {
+        let vars = CelVars::ensure(vars, ctx, self.uses_user, self.uses_claims);
+        match self.program.execute(vars) {
+            Ok(cel::Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(ConditionError::NotBool(value_type(&other))),
+            Err(e) => Err(self.describe(&e)),
+        }
     }
 
-    fn evaluate_in<'v>(&self, vars: &mut Option<CelVars<'v>>, ctx: &RuleContext<'v>) -> bool {
-        let vars = CelVars::ensure(vars, ctx, self.uses_user, self.uses_claims);
-        matches!(self.program.execute(vars), Ok(cel::Value::Bool(true)))
+    /// The error as a description without values: keys and names only when the expression
+    /// spells them, types instead of values.
+    #[cold]
+    fn describe(&self, e: &ExecutionError) -> ConditionError {
+        let spelled = |name: &str| {
+            self.names
+                .binary_search_by(|n| n.as_str().cmp(name))
+                .is_ok()
+        };
+        #[allow(deprecated)]
+        match e {
+            ExecutionError::NoSuchKey(key) if spelled(key) => {
+                ConditionError::NoSuchKey(key.to_string())
+            }
+            ExecutionError::NoSuchKey(_) => ConditionError::NoSuchComputedKey,
+            ExecutionError::UndeclaredReference(name) if spelled(name) => {
+                ConditionError::Undeclared(name.to_string())
+            }
+            ExecutionError::NoSuchOverload(o) => ConditionError::NoOverload {
+                function: operator_text(o.function()).to_owned(),
+                types: o.argument_types().join(", "),
+            },
+            ExecutionError::UnsupportedBinaryOperator(op, a, b) => ConditionError::NoOverload {
+                function: (*op).to_owned(),
+                types: format!("{}, {}", value_type(a), value_type(b)),
+            },
+            ExecutionError::NotSupportedAsMethod { method, target } if spelled(method) => {
+                ConditionError::NoOverload {
+                    function: method.clone(),
+                    types: value_type(target).to_owned(),
+                }
+            }
+            ExecutionError::ValuesNotComparable(a, b) => {
+                ConditionError::NotComparable(value_type(a), value_type(b))
+            }
+            // Both are type names (or a struct type named in the expression).
+            ExecutionError::UnexpectedType { got, want } => ConditionError::UnexpectedType {
+                got: got.clone(),
+                want: want.clone(),
+            },
+            ExecutionError::UnsupportedTargetType { target } => {
+                ConditionError::Unsupported(value_type(target))
+            }
+            ExecutionError::UnsupportedKeyType(v)
+            | ExecutionError::UnsupportedMapIndex(v)
+            | ExecutionError::UnsupportedListIndex(v)
+            | ExecutionError::UnsupportedIndex(v, _) => ConditionError::Unsupported(value_type(v)),
+            ExecutionError::DivisionByZero(_) | ExecutionError::RemainderByZero(_) => {
+                ConditionError::DivisionByZero
+            }
+            ExecutionError::Overflow(..) => ConditionError::Overflow,
+            ExecutionError::IndexOutOfBounds(_) => ConditionError::IndexOutOfBounds,
+            // The name is the function's; the message may quote an argument (a claim).
+            ExecutionError::FunctionError { function, .. } if spelled(function) => {
+                ConditionError::FunctionFailed(function.clone())
+            }
+            _ => ConditionError::Other,
+        }
+    }
+}
+
+/// Logs a condition that could not decide: `rule` is its rule's index in the list and `allow`
+/// that rule's decision, when known. Out of line: the success path never comes here.
+#[cold]
+#[inline(never)]
+fn warn_failed(rule: Option<usize>, allow: Option<bool>, source: &str, error: &ConditionError) {
+    let outcome = match allow {
+        Some(true) => "the allow rule does not apply",
+        Some(false) => "the deny rule applies: request denied",
+        None => "counts as false",
+    };
+    match rule {
+        Some(index) => tracing::warn!(
+            rule = index,
+            condition = source,
+            error = %error,
+            outcome,
+            "authorization rule condition failed to evaluate"
+        ),
+        None => tracing::warn!(
+            condition = source,
+            error = %error,
+            outcome,
+            "authorization rule condition failed to evaluate"
+        ),
+    }
+}
+
+/// A value's CEL type name (never the value).
+fn value_type(v: &cel::Value) -> &'static str {
+    match v.type_of() {
+        cel::objects::ValueType::List => "list",
+        cel::objects::ValueType::Map => "map",
+        cel::objects::ValueType::Function => "function",
+        cel::objects::ValueType::Int => "int",
+        cel::objects::ValueType::UInt => "uint",
+        cel::objects::ValueType::Float => "double",
+        cel::objects::ValueType::String => "string",
+        cel::objects::ValueType::Bytes => "bytes",
+        cel::objects::ValueType::Bool => "bool",
+        cel::objects::ValueType::Duration => "duration",
+        cel::objects::ValueType::Timestamp => "timestamp",
+        cel::objects::ValueType::Opaque => "opaque value",
+        cel::objects::ValueType::Null => "null",
+        cel::objects::ValueType::Struct => "struct",
+    }
+}
+
+/// An operator as written (`+`, `in`) rather than cel's internal name (`_+_`, `@in`).
+fn operator_text(name: &str) -> &str {
+    match name {
+        operators::IN => "in",
+        operators::INDEX => "[]",
+        operators::OPT_INDEX => "[?]",
+        operators::OPT_SELECT => ".?",
+        operators::CONDITIONAL => "? :",
+        operators::LOGICAL_NOT => "!",
+        operators::NEGATE => "-",
+        _ => name
+            .strip_prefix('_')
+            .and_then(|n| n.strip_suffix('_'))
+            .unwrap_or(name),
+    }
+}
+
+/// Every field name, identifier, function name and literal string of `e`.
+fn collect_names(e: &IdedExpr, out: &mut Vec<String>) {
+    match &e.expr {
+        Expr::Unspecified => {}
+        Expr::Literal(LiteralValue::String(s)) => out.push(s.inner().to_owned()),
+        Expr::Literal(_) => {}
+        Expr::Ident(name) => out.push(name.clone()),
+        Expr::Select(s) => {
+            out.push(s.field.clone());
+            collect_names(&s.operand, out);
+        }
+        Expr::Call(c) => {
+            out.push(c.func_name.clone());
+            if let Some(t) = &c.target {
+                collect_names(t, out);
+            }
+            c.args.iter().for_each(|a| collect_names(a, out));
+        }
+        Expr::List(l) => l.elements.iter().for_each(|a| collect_names(a, out)),
+        Expr::Map(m) => m.entries.iter().for_each(|entry| match &entry.expr {
+            EntryExpr::StructField(f) => collect_names(&f.value, out),
+            EntryExpr::MapEntry(m) => {
+                collect_names(&m.key, out);
+                collect_names(&m.value, out);
+            }
+        }),
+        Expr::Struct(s) => s.entries.iter().for_each(|entry| match &entry.expr {
+            EntryExpr::StructField(f) => {
+                out.push(f.field.clone());
+                collect_names(&f.value, out);
+            }
+            EntryExpr::MapEntry(m) => {
+                collect_names(&m.key, out);
+                collect_names(&m.value, out);
+            }
+        }),
+        Expr::Comprehension(c) => {
+            for e in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                collect_names(e, out);
+            }
+        }
     }
 }
 
@@ -169,10 +490,7 @@ impl<'v> CelVars<'v> {
     ) -> &'c cel::Context<'v, 'v> {
         let v = vars.get_or_insert_with(|| {
             let mut context = cel::Context::with_env(cel_env());
-            context.add_variable_as_val(
-                "method",
-                Box::new(CelString::from(ctx.method.as_str().to_ascii_uppercase())),
-            );
+            context.add_variable_as_val("method", Box::new(CelString::from(ctx.method.as_str())));
             context.add_variable_as_val("path", Box::new(CelString::from(ctx.path)));
             CelVars {
                 context,
@@ -235,6 +553,19 @@ fn json_map_to_val(map: &serde_json::Map<String, Json>) -> Box<dyn Val + '_> {
         .collect();
     Box::new(CelMap::from(entries))
 }
+
+/// The static check of a CEL condition: what can be told from the syntax tree and the four
+/// variables' types, with cel itself deciding which overloads exist (see the module docs).
+mod check;
+
+/// Which claims a CEL condition reads unguarded (see [`Condition::unguarded_claims`]).
+///
+/// A read of `claims.k` (or `user.claims.k`, `claims['k']`, deeper paths alike) is guarded when
+/// the expression cannot fail on it for a user without `k`: inside `a && b`, a read in one side
+/// is guarded by a `has(claims.k)` or `'k' in claims` that must hold for the other side to be
+/// true (cel evaluates `error && false` to false, `error || true` to true); inside `c ? t : f`,
+/// `t` by what `c` true implies and `f` by what `c` false implies.
+mod guards;
 
 impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -308,15 +639,31 @@ impl Rule {
         self.with_condition(Condition::new(f))
     }
 
-    /// Whether path, methods and condition all match this request.
+    /// Whether path, methods and condition all match this request. A CEL condition that fails
+    /// to evaluate (or yields a non-bool) matches on a deny rule and not on an allow rule, so a
+    /// failure never lets a request through that the condition was meant to deny; it is logged.
     pub fn matches(&self, ctx: &RuleContext<'_>) -> bool {
-        self.matches_with(ctx, &mut None)
+        self.matches_with(ctx, &mut None, None)
     }
 
-    /// [`Rule::matches`], with the request's CEL variables built at most once across calls.
-    fn matches_with<'v>(&self, ctx: &RuleContext<'v>, vars: &mut Option<CelVars<'v>>) -> bool {
+    /// [`Rule::matches`], with the request's CEL variables built at most once across calls;
+    /// `index` is the rule's position in its list, for the log.
+    fn matches_with<'v>(
+        &self,
+        ctx: &RuleContext<'v>,
+        vars: &mut Option<CelVars<'v>>,
+        index: Option<usize>,
+    ) -> bool {
+        // An allow rule is an exemption: it matches the way the router routes. A deny rule is a
+        // protection and may match more (any case, one optional trailing slash).
         if let Some(paths) = &self.path
-            && !paths.iter().any(|p| p.matches(ctx.path))
+            && !paths.iter().any(|p| {
+                if self.allow {
+                    p.matches_exact(ctx.path)
+                } else {
+                    p.matches(ctx.path)
+                }
+            })
         {
             return false;
         }
@@ -328,7 +675,11 @@ impl Rule {
         match self.condition.as_ref().map(|c| &c.0) {
             None => true,
             Some(ConditionKind::Closure(f)) => f(ctx),
-            Some(ConditionKind::Cel(c)) => c.evaluate_in(vars, ctx),
+            Some(ConditionKind::Cel(c)) => c.run(vars, ctx).unwrap_or_else(|e| {
+                warn_failed(index, Some(self.allow), &c.source, &e);
+                // Fail closed: a deny rule applies, an allow rule does not.
+                !self.allow
+            }),
         }
     }
 }
@@ -349,7 +700,7 @@ impl Rules {
         self.0
             .iter()
             .enumerate()
-            .find(|(_, r)| r.matches_with(ctx, &mut vars))
+            .find(|(i, r)| r.matches_with(ctx, &mut vars, Some(*i)))
             .map(|(i, r)| (i, r.allow))
     }
 
@@ -421,6 +772,22 @@ pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// Deny rules (`allow = false`) whose CEL condition reads a claim without a `has()` guard, as
+/// `(rule_index, claim_paths)` ([`Condition::unguarded_claims`]): for a user lacking such a claim
+/// the condition can fail to evaluate, and a failing condition makes a deny rule apply.
+pub fn deny_rules_on_missing_claims(rules: &Rules) -> Vec<(usize, Vec<String>)> {
+    rules
+        .0
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.allow)
+        .filter_map(|(i, r)| {
+            let claims = r.condition.as_ref()?.unguarded_claims();
+            (!claims.is_empty()).then_some((i, claims))
+        })
+        .collect()
 }
 
 /// Whether every path the matchers `b` match is matched by one of `a`.
@@ -878,7 +1245,7 @@ mod tests {
             }
         }
         let mut context = cel::Context::with_env(cel_env());
-        context.add_variable_from_value("method", c.method.as_str().to_ascii_uppercase());
+        context.add_variable_from_value("method", c.method.as_str().to_owned());
         context.add_variable_from_value("path", c.path.to_owned());
         context.add_variable_from_value("user", value(&c.user.to_json()));
         context.add_variable_from_value("claims", value(&Json::Object((*c.user.claims).clone())));
@@ -967,20 +1334,57 @@ mod tests {
         assert!(cel("claims.big == 18446744073709551615u", "/", &g, &u));
     }
 
+    fn try_cel(src: &str, method: &Method, u: &User) -> Result<bool, ConditionError> {
+        Condition::cel(src)
+            .unwrap()
+            .try_evaluate(&ctx("/", method, u))
+    }
+
     #[test]
-    fn cel_errors_and_non_bool_are_false() {
-        let u = user("u", json!({"role": "user", "n": 1}));
+    fn cel_failures_are_reported_without_values() {
+        let u = user("u", json!({"role": "s3cr3t-role", "n": 1}));
         let g = Method::GET;
-        assert!(
-            !cel(r#""admin" in claims.roles"#, "/", &g, &u),
-            "missing claim"
-        );
-        assert!(!cel("claims.missing == 'x'", "/", &g, &u));
-        assert!(!cel("claims.role > 5", "/", &g, &u), "type error");
-        assert!(!cel("claims.n / 0 == 1", "/", &g, &u), "division by zero");
-        assert!(!cel("claims.role", "/", &g, &u), "non-bool result");
-        assert!(!cel("unknown_var == 1", "/", &g, &u), "undeclared variable");
-        // `has()` guards make missing claims explicit.
+        let cases: [(&str, ConditionError); 9] = [
+            (
+                r#""admin" in claims.roles"#,
+                ConditionError::NoSuchKey("roles".into()),
+            ),
+            (
+                "claims.missing == 'x'",
+                ConditionError::NoSuchKey("missing".into()),
+            ),
+            // the key comes from a claim: not shown
+            (
+                "claims[claims.role] == 1",
+                ConditionError::NoSuchComputedKey,
+            ),
+            (
+                "claims.role > 5",
+                ConditionError::NoOverload {
+                    function: ">".into(),
+                    types: "string, int".into(),
+                },
+            ),
+            ("claims.n / 0 == 1", ConditionError::DivisionByZero),
+            ("claims.role", ConditionError::NotBool("string")),
+            ("[1][5] == 1", ConditionError::IndexOutOfBounds),
+            (
+                "int(claims.role) == 1",
+                ConditionError::FunctionFailed("int".into()),
+            ),
+            (
+                "claims.role.matches(claims.role + '(')",
+                ConditionError::FunctionFailed("matches".into()),
+            ),
+        ];
+        for (src, expected) in cases {
+            let got = try_cel(src, &g, &u);
+            assert_eq!(got, Err(expected), "{src}");
+            let text = got.unwrap_err().to_string();
+            assert!(!text.contains("s3cr3t"), "{src}: {text}");
+        }
+        // Each failure alone counts as false; guards make missing claims explicit.
+        assert!(!cel(r#""admin" in claims.roles"#, "/", &g, &u));
         assert!(!cel(
             "has(claims.roles) && 'admin' in claims.roles",
             "/",
@@ -988,14 +1392,316 @@ mod tests {
             &u
         ));
         assert!(cel("!has(claims.roles)", "/", &g, &u));
-        assert!(!cel("[1][5] == 1", "/", &g, &u), "index out of bounds");
-        assert!(!cel("int('x') == 1", "/", &g, &u), "bad conversion");
-        assert!(!cel(
-            "size(claims) > 1 && claims.role.matches('(')",
-            "/",
-            &g,
-            &u
-        ));
+        assert_eq!(try_cel("claims.n == 1", &g, &u), Ok(true));
+    }
+
+    #[test]
+    fn unknown_variables_are_refused_at_build() {
+        for (src, name) in [
+            ("claimz.role == 'admin'", "claimz"),
+            ("unknown_var == 1", "unknown_var"),
+            ("has(claimz.role)", "claimz"),
+            ("claims.roles.exists(r, r == x)", "x"),
+            // the macro's variable is not bound outside it
+            ("claims.roles.exists(r, r == 'a') && r == 'a'", "r"),
+            ("request.method == 'GET'", "request"),
+            ("nope.of(1)", "nope"),
+        ] {
+            let e = Condition::cel(src).unwrap_err();
+            assert_eq!(
+                e,
+                RuleError::UnknownVariable {
+                    source_text: src.into(),
+                    name: name.into()
+                },
+                "{src}"
+            );
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("`{name}`")), "{msg}");
+            assert!(
+                msg.contains("the variables are user, claims, method and path"),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn macro_variables_and_type_names_are_accepted() {
+        for src in [
+            "claims.roles.exists(r, r == 'admin')",
+            "claims.roles.all(r, r.size() > 2)",
+            "claims.roles.exists_one(r, r == 'admin')",
+            "claims.roles.map(r, r + '!').exists(x, x == 'admin!')",
+            "claims.roles.filter(r, r.startsWith('a')).size() > 0",
+            "claims.exists(k, k == 'org' && claims[k] == 'acme')",
+            "[1, 2].exists(claims, claims == 2)",
+            "type(claims) == map && type(claims.roles) == list",
+            "optional.of(1).hasValue()",
+            "has(claims.org) && has(user.claims.org)",
+        ] {
+            Condition::cel(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        }
+    }
+
+    #[test]
+    fn typed_errors_are_refused_at_build() {
+        for (src, needle) in [
+            ("method == 1", "`==` compares a string with an int"),
+            ("path != null", "`!=` compares a string with null"),
+            (
+                "path + 1 == 'x'",
+                "`+` does not apply to a string and an int",
+            ),
+            ("method > 3", "`>` does not apply to a string and an int"),
+            ("size(path) == 'x'", "compares an int with a string"),
+            ("method.foo()", "no method `foo`"),
+            ("foo(claims.x)", "no function `foo`"),
+            ("claims.x.startswith('a')", "no method `startswith`"),
+            (
+                "map.startsWith('a')",
+                "`startsWith` does not apply to a type and a string",
+            ),
+            ("user.role == 'admin'", "`user` has no field `role`"),
+            ("method.x == 'a'", "a string has no fields"),
+            ("path.exists(c, c == 'a')", "iterates over a string"),
+            ("claims.a && 1", "`&&` takes bools, not an int"),
+            ("!path", "`!` takes bools, not a string"),
+            ("path ? true : false", "the condition of `? :` is a string"),
+            ("'admin'", "it yields a string, never a bool"),
+            ("1", "it yields an int"),
+            ("[true]", "it yields a list"),
+            ("{'a': true}", "it yields a map"),
+            ("claims.level + 1", "it yields an arithmetic result"),
+            ("-claims.level", "it yields an arithmetic result"),
+            ("claims.a ? 'x' : 'y'", "it yields a string"),
+            ("claims.roles.map(r, r)", "it yields a list"),
+            ("size(claims.roles)", "it yields an int"),
+            ("claims.roles.exists(r, r + 1)", "`||` takes bools"),
+        ] {
+            let e = Condition::cel(src).unwrap_err();
+            assert!(matches!(e, RuleError::CelType { .. }), "{src}: {e:?}");
+            let msg = e.to_string();
+            assert!(msg.contains(needle), "{src}: {msg}");
+        }
+    }
+
+    #[test]
+    fn conditions_on_claims_of_unknown_type_are_accepted() {
+        // What cannot be told from the expression is left to request time.
+        for src in [
+            "claims.role > 5",
+            "claims.level + 1 > 2",
+            "claims.role",
+            "claims.n / 0 == 1",
+            "int(claims.n) == 1",
+            "claims[claims.k] == 1",
+            "claims.org.id == 'x'",
+            "method in ['GET', 'POST'] && path.matches('^/api/')",
+            "size(path) > 3 && user.id.startsWith('u')",
+            "claims.level < 4u + 0u == false",
+            "user.claims == claims && user.provider == 'jwt'",
+            "1 == 1.0 && 2u == 2",
+        ] {
+            Condition::cel(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        }
+    }
+
+    /// Collects the events logged while it is the default subscriber, one line each.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Line(String);
+            impl tracing::field::Visit for Line {
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                    self.0.push_str(&format!(" {}={value:?}", field.name()));
+                }
+            }
+            let mut line = Line(event.metadata().level().to_string());
+            event.record(&mut line);
+            self.0.lock().unwrap().push(line.0);
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    fn logged<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+        let capture = Capture::default();
+        let out = tracing::subscriber::with_default(capture.clone(), f);
+        let lines = capture.0.lock().unwrap().clone();
+        (out, lines)
+    }
+
+    #[test]
+    fn failing_conditions_never_turn_a_deny_into_an_allow() {
+        let cond = |s: &str| Condition::cel(s).unwrap();
+        let rules = Rules(vec![
+            Rule::deny().with_condition(cond("claims.banned == true")),
+            Rule::allow().with_condition(cond("claims.level > 3")),
+            Rule::deny().with_pattern("/api/secret").unwrap(),
+            Rule::allow(),
+        ]);
+        let g = Method::GET;
+        let banned = user("b", json!({"banned": true, "level": 9}));
+        let fine = user("f", json!({"banned": false, "level": 9}));
+        let no_claim = user("n", json!({"level": 9}));
+        let wrong_type = user("w", json!({"banned": false, "level": "high"}));
+        let d = |u: &User, path: &str| rules.decide(&ctx(path, &g, u));
+        assert_eq!(d(&banned, "/x"), Some((0, false)));
+        assert_eq!(d(&fine, "/x"), Some((1, true)));
+        // The deny rule's condition fails: the rule applies, the catch-all never decides.
+        let ((r, allowed), logs) = logged(|| {
+            (
+                d(&no_claim, "/x"),
+                rules.evaluate(&ctx("/x", &g, &no_claim)),
+            )
+        });
+        assert_eq!(r, Some((0, false)));
+        assert!(!allowed);
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert!(logs[0].starts_with("WARN"), "{logs:?}");
+        assert!(logs[0].contains("rule=0"), "{logs:?}");
+        assert!(logs[0].contains("claims.banned == true"), "{logs:?}");
+        assert!(logs[0].contains("no such key `banned`"), "{logs:?}");
+        assert!(logs[0].contains("request denied"), "{logs:?}");
+        // The allow rule's condition fails (a string compared with an int): it does not apply,
+        // the next rules decide.
+        let (r, logs) = logged(|| (d(&wrong_type, "/x"), d(&wrong_type, "/api/secret")));
+        assert_eq!(r, (Some((3, true)), Some((2, false))));
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert!(logs[0].contains("rule=1"), "{logs:?}");
+        assert!(logs[0].contains("does not apply"), "{logs:?}");
+        assert!(!logs.concat().contains("high"), "{logs:?}");
+        // Rule::matches alone reads a failure the same way.
+        assert!(rules.0[0].matches(&ctx("/x", &g, &no_claim)));
+        assert!(!rules.0[1].matches(&ctx("/x", &g, &wrong_type)));
+        // Success logs nothing.
+        let (_, logs) = logged(|| d(&fine, "/x"));
+        assert!(logs.is_empty(), "{logs:?}");
+    }
+
+    #[test]
+    fn non_bool_results_never_turn_a_deny_into_an_allow() {
+        let g = Method::GET;
+        let u = user("u", json!({"flag": "yes"}));
+        let deny = Rules(vec![
+            Rule::deny().with_condition(Condition::cel("claims.flag").unwrap()),
+            Rule::allow(),
+        ]);
+        let allow = Rules(vec![
+            Rule::allow().with_condition(Condition::cel("claims.flag").unwrap()),
+            Rule::deny(),
+        ]);
+        let (r, logs) = logged(|| {
+            (
+                deny.decide(&ctx("/", &g, &u)),
+                allow.decide(&ctx("/", &g, &u)),
+            )
+        });
+        assert_eq!(r, (Some((0, false)), Some((1, false))));
+        assert!(
+            logs.iter()
+                .all(|l| l.contains("the result has type string, not bool")),
+            "{logs:?}"
+        );
+        assert!(!logs.concat().contains("yes"), "{logs:?}");
+        // A bool claim decides as usual.
+        let b = user("b", json!({"flag": true}));
+        assert_eq!(deny.decide(&ctx("/", &g, &b)), Some((0, false)));
+        assert_eq!(allow.decide(&ctx("/", &g, &b)), Some((0, true)));
+        let f = user("f", json!({"flag": false}));
+        assert_eq!(deny.decide(&ctx("/", &g, &f)), Some((1, true)));
+        assert_eq!(allow.decide(&ctx("/", &g, &f)), Some((1, false)));
+    }
+
+    #[test]
+    fn cel_method_is_the_method_as_received() {
+        let u = user("u", json!({}));
+        let lower = Method::from_bytes(b"get").unwrap();
+        let custom = Method::from_bytes(b"Purge").unwrap();
+        assert!(cel("method == 'GET'", "/", &Method::GET, &u));
+        assert!(!cel("method == 'GET'", "/", &lower, &u));
+        assert!(cel("method == 'get'", "/", &lower, &u));
+        assert!(cel("method == 'Purge'", "/", &custom, &u));
+        assert!(!cel("method == 'PURGE'", "/", &custom, &u));
+    }
+
+    #[test]
+    fn unguarded_claim_reads() {
+        let reads = |s: &str| Condition::cel(s).unwrap().unguarded_claims();
+        let none: Vec<String> = Vec::new();
+        assert_eq!(reads("claims.banned == true"), ["banned"]);
+        assert_eq!(reads("user.claims.banned"), ["banned"]);
+        assert_eq!(reads("claims['banned'] == true"), ["banned"]);
+        assert_eq!(reads("'x' in claims.roles"), ["roles"]);
+        assert_eq!(reads("claims.org.id == 'a'"), ["org.id", "org"]);
+        assert_eq!(reads("has(claims.banned) && claims.banned == true"), none);
+        assert_eq!(reads("claims.banned == true && has(claims.banned)"), none);
+        assert_eq!(reads("'banned' in claims && claims.banned"), none);
+        assert_eq!(reads("!has(claims.banned) || claims.banned"), none);
+        assert_eq!(reads("has(claims.b) ? claims.b : false"), none);
+        assert_eq!(reads("!has(claims.b) ? false : claims.b"), none);
+        assert_eq!(reads("has(user.claims.b) && claims.b"), none);
+        assert_eq!(reads("has(claims.org.id) && claims.org.id == 'a'"), ["org"]);
+        assert_eq!(
+            reads("has(claims.org) && has(claims.org.id) && claims.org.id == 'a'"),
+            none
+        );
+        // a guard on another claim, or in the wrong polarity, does not count
+        assert_eq!(reads("has(claims.a) && claims.b"), ["b"]);
+        assert_eq!(reads("has(claims.b) || claims.b"), ["b"]);
+        assert_eq!(reads("has(claims.b) ? false : claims.b"), ["b"]);
+        // whole-map reads never fail; a shadowing macro variable is not `claims`
+        assert_eq!(
+            reads("size(claims) > 0 && claims.exists(k, k == 'a')"),
+            none
+        );
+        assert_eq!(reads("[{'a': 1}].exists(claims, claims.a == 1)"), none);
+        assert_eq!(reads("method == 'GET'"), none);
+        assert_eq!(Condition::new(|_| true).unguarded_claims(), none);
+
+        // cel agrees: an unguarded read fails for a user without the claim, a guarded one not.
+        let g = Method::GET;
+        let u = user("u", json!({}));
+        for src in [
+            "claims.banned == true",
+            "claims.banned == true && has(claims.banned)",
+            "!has(claims.banned) || claims.banned",
+            "has(claims.b) ? claims.b : false",
+            "has(claims.org.id) && claims.org.id == 'a'",
+        ] {
+            let failed = try_cel(src, &g, &u).is_err();
+            assert_eq!(failed, !reads(src).is_empty(), "{src}");
+        }
+    }
+
+    #[test]
+    fn deny_rules_on_missing_claims_lists_deny_rules_only() {
+        let cond = |s: &str| Condition::cel(s).unwrap();
+        let rules = Rules(vec![
+            Rule::allow().with_condition(cond("claims.role == 'admin'")),
+            Rule::deny().with_condition(cond("claims.banned == true")),
+            Rule::deny().with_condition(cond("has(claims.banned) && claims.banned")),
+            Rule::deny().when(|_| true),
+            Rule::deny(),
+            Rule::deny().with_condition(cond("claims.a || claims.b")),
+        ]);
+        assert_eq!(
+            deny_rules_on_missing_claims(&rules),
+            vec![
+                (1, vec!["banned".to_owned()]),
+                (5, vec!["a".to_owned(), "b".to_owned()])
+            ]
+        );
     }
 
     #[test]

@@ -114,10 +114,11 @@ async fn defaults_public_and_protected() {
     let base = serve(app(default_auth())).await;
     assert_eq!(call(&base, "GET", "/health", &[]).await.0, StatusCode::OK);
     assert_eq!(call(&base, "GET", "/api", &[]).await.0, StatusCode::OK);
-    // `/api` allows one trailing slash, so `/api/` is public too; the router has no such route.
+    // The public `/api` is an exemption and matches as the router does: not `/api/`, which is
+    // under the protected `/api/*`.
     assert_eq!(
         call(&base, "GET", "/api/", &[]).await.0,
-        StatusCode::NOT_FOUND
+        StatusCode::UNAUTHORIZED
     );
     // Outside the API prefix and not a custom route: not protected.
     assert_eq!(
@@ -266,7 +267,9 @@ async fn unknown_api_route_401_without_token_404_with() {
     ] {
         let s = call(&base, "GET", p, &[]).await.0;
         assert!(
-            s == StatusCode::UNAUTHORIZED || s == StatusCode::NOT_FOUND,
+            s == StatusCode::UNAUTHORIZED
+                || s == StatusCode::NOT_FOUND
+                || s == StatusCode::BAD_REQUEST,
             "{p}: {s}"
         );
         assert_ne!(s, StatusCode::OK, "{p}");
@@ -364,7 +367,8 @@ async fn rules_decide_first_match_and_deny_by_default() {
         Rule {
             path: None,
             methods: Some(MethodSet::parse(&["GET"]).unwrap()),
-            condition: Some(Condition::cel("claims.role == 'banned'").unwrap()),
+            // `has()` first: a deny rule whose condition errors (no `role` claim) denies.
+            condition: Some(Condition::cel("has(claims.role) && claims.role == 'banned'").unwrap()),
             allow: false,
         },
         Rule {
@@ -461,10 +465,10 @@ async fn authorize_callback_and_override_precedence() {
         .0,
         StatusCode::FORBIDDEN
     );
-    // authorize_user override wins over authorize and rules.
+    // The authorize_user override wins over authorize; rules apply on top of it.
     let auth = Auth::builder(jwt())
         .authorize(|_: &AuthzRequest<'_>| false)
-        .rules(Rules(vec![]))
+        .rules(Rules(vec![Rule::allow()]))
         .authorize_user(|r: &AuthzRequest<'_>| r.user.id == "vip")
         .build();
     let base = serve(app(auth)).await;
@@ -620,7 +624,10 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
             Rule {
                 path: None,
                 methods: None,
-                condition: Some(Condition::cel("claims.role == 'banned'").unwrap()),
+                // `has()` first: a deny rule whose condition errors (no `role` claim) denies.
+                condition: Some(
+                    Condition::cel("has(claims.role) && claims.role == 'banned'").unwrap(),
+                ),
                 allow: false,
             },
             Rule {
@@ -685,4 +692,157 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
         decided_now, 36,
         "every jwt decision is made without awaiting"
     );
+}
+
+/// A provider that authorizes by itself, as auth0, oidc, firebase, supabase and workos do: users
+/// named `allowed` pass its own check, `refused` do not, `down` meet an unreachable backend.
+struct SelfAuthorizing;
+
+#[async_trait]
+impl AuthProvider for SelfAuthorizing {
+    fn name(&self) -> &str {
+        "self"
+    }
+    async fn authenticate_token(&self, token: &str, _: &Parts) -> Result<Option<User>, AuthError> {
+        let claims = json!({"sub": token, "role": "user"});
+        let Value::Object(map) = claims else {
+            unreachable!()
+        };
+        Ok(Some(User::from_claims(map, "self".into())))
+    }
+    async fn authorize_user(&self, user: &User, _: &Parts) -> Result<bool, AuthError> {
+        match user.id.as_str() {
+            "allowed" => Ok(true),
+            "down" => Err(AuthError::authorization_unavailable("backend down")),
+            _ => Ok(false),
+        }
+    }
+    fn has_authorize_user(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn rules_apply_on_top_of_a_provider_that_authorizes_by_itself() {
+    // Deny POST to agents; allow the rest. Both the provider and the rules must allow.
+    let rules = Rules(vec![
+        Rule::deny()
+            .with_pattern("/api/agents/*")
+            .unwrap()
+            .with_methods(MethodSet::parse(&["POST"]).unwrap()),
+        Rule::allow(),
+    ]);
+    let auth = Auth::builder(Arc::new(SelfAuthorizing))
+        .rules(rules)
+        .build();
+    let base = serve(app(auth)).await;
+    let post = |who: &'static str| {
+        let base = base.clone();
+        async move {
+            call(
+                &base,
+                "POST",
+                "/api/agents/a/generate",
+                &[("authorization", &bearer(who))],
+            )
+            .await
+            .0
+        }
+    };
+    let get = |who: &'static str| {
+        let base = base.clone();
+        async move {
+            call(
+                &base,
+                "GET",
+                "/api/agents",
+                &[("authorization", &bearer(who))],
+            )
+            .await
+            .0
+        }
+    };
+    // The provider allows, a deny rule refuses: 403 (the rule is not ignored).
+    assert_eq!(post("allowed").await, StatusCode::FORBIDDEN);
+    // The provider allows, the rules allow: 200.
+    assert_eq!(get("allowed").await, StatusCode::OK);
+    // The rules allow, the provider refuses: 403.
+    assert_eq!(get("refused").await, StatusCode::FORBIDDEN);
+    // The provider's backend is down: 503 where the rules allow, never 200.
+    assert_eq!(get("down").await, StatusCode::SERVICE_UNAVAILABLE);
+    // A rule that denies answers first, without asking the backend.
+    assert_eq!(post("down").await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn rules_apply_on_top_of_the_authorize_callback() {
+    let rules = Rules(vec![
+        Rule::deny()
+            .with_pattern("/api/agents/*")
+            .unwrap()
+            .with_methods(MethodSet::parse(&["POST"]).unwrap()),
+        Rule::allow(),
+    ]);
+    let auth = Auth::builder(jwt())
+        .authorize(|r: &AuthzRequest<'_>| r.user.id != "banned")
+        .rules(rules)
+        .build();
+    let base = serve(app(auth)).await;
+    let t = bearer(&token("u1"));
+    let b = bearer(&token("banned"));
+    let s = |m: &'static str, p: &'static str, h: String| {
+        let base = base.clone();
+        async move { call(&base, m, p, &[("authorization", &h)]).await.0 }
+    };
+    assert_eq!(s("GET", "/api/agents", t.clone()).await, StatusCode::OK);
+    assert_eq!(
+        s("POST", "/api/agents/a/generate", t.clone()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(s("GET", "/api/agents", b).await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn without_the_normalize_layer_non_canonical_paths_are_refused() {
+    // The auth layer runs after routing; a path the router saw in a non-canonical spelling is
+    // refused rather than decided on another spelling.
+    let base = serve(app(default_auth())).await;
+    let t = bearer(&token("u1"));
+    for path in ["/api/%61gents", "/api/agents/%61/generate"] {
+        let (s, _, body) = call(&base, "GET", path, &[("authorization", &t)]).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
+        assert!(body.contains("not in normalized form"), "{body}");
+    }
+    // Canonical paths with escapes are fine.
+    let (s, _, _) = call(&base, "GET", "/secure/caf%C3%A9", &[("authorization", &t)]).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn allow_rule_paths_match_exactly_deny_rule_paths_broadly() {
+    // An allow rule exempts only what the router routes there; a deny rule protects any case.
+    let rules = Rules(vec![
+        Rule::deny().with_pattern("/secure/blocked").unwrap(),
+        Rule::allow().with_pattern("/secure/:id").unwrap(),
+        Rule::allow().with_pattern("/api/agents").unwrap(),
+    ]);
+    let auth = Auth::builder(jwt())
+        .route(flag("GET", "/secure/{id}", true))
+        .rules(rules)
+        .build();
+    let base = serve(app(auth)).await;
+    let t = bearer(&token("u1"));
+    let status = |p: &'static str| {
+        let (base, t) = (base.clone(), t.clone());
+        async move { call(&base, "GET", p, &[("authorization", &t)]).await.0 }
+    };
+    assert_eq!(status("/secure/x").await, StatusCode::OK);
+    assert_eq!(status("/api/agents").await, StatusCode::OK);
+    // The deny rule matches in any case and with a trailing slash.
+    assert_eq!(status("/secure/blocked").await, StatusCode::FORBIDDEN);
+    assert_eq!(status("/secure/BLOCKED").await, StatusCode::FORBIDDEN);
+    // The allow rule `/api/agents` does not exempt `/API/agents` or `/api/agents/`: no rule
+    // matches, which denies.
+    assert_eq!(status("/API/agents").await, StatusCode::FORBIDDEN);
+    assert_eq!(status("/api/agents/").await, StatusCode::FORBIDDEN);
 }

@@ -35,6 +35,15 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
                     "auth.rules[{shadowed}] can never match: auth.rules[{by}] matches every request it would"
                 ));
         }
+        // A condition that fails to evaluate makes a deny rule apply: one that reads a claim
+        // unguarded denies users without that claim on the requests it reaches the read for.
+        for (index, claims) in mastra_auth::rules::deny_rules_on_missing_claims(rules) {
+            for claim in claims {
+                warnings.push(format!(
+                    "auth.rules[{index}] (allow = false) can deny every user who lacks the claim `{claim}`: its condition reads the claim without a has() guard, and a deny rule whose condition fails to evaluate applies"
+                ));
+            }
+        }
     }
     match cfg.auth.provider {
         AuthProviderKind::None => warnings
