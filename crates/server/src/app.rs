@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use mastra_auth::pattern::{MethodSet, PatternList, RoutePattern};
 use mastra_auth::policy::RouteFlag;
-use mastra_auth::rules::{RuleConfig, Rules};
+use mastra_auth::rules::{RuleConfig, RuleError, Rules};
 use mastra_auth::{Auth, AuthProvider};
 use mastra_core::{Agent, Registry, builtin_tools, model_from_spec};
 use serde::Deserialize;
@@ -114,7 +114,10 @@ pub fn build_auth(cfg: &Config) -> Result<Option<Auth>, BuildError> {
                     .map_err(|e| auth_err(format!("auth.rules[{i}]"), e))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let rules = Rules::from_config(configs).map_err(|e| auth_err("auth.rules", e))?;
+        let rules = Rules::from_config(configs).map_err(|e| match e {
+            RuleError::At { index, source } => auth_err(format!("auth.rules[{index}]"), source),
+            other => auth_err("auth.rules", other),
+        })?;
         b = b.rules(rules);
     }
     for r in &cfg.api_routes {
@@ -155,7 +158,7 @@ pub fn build_registry(cfg: &Config) -> Result<Registry, BuildError> {
 }
 
 /// The whole app: routes, then auth (inside routing, so it sees the matched route); around the
-/// router, body limit, timeout, CORS and request logs, outermost last.
+/// router, request normalization, body limit, timeout, CORS and request logs, outermost last.
 pub fn build_router(
     cfg: &Config,
     registry: Arc<Registry>,
@@ -186,6 +189,8 @@ pub fn build_router(
         .layer(http::limits::body_limit_layer(
             cfg.server.body_limit.as_u64(),
         ))
+        // Before routing: the router routes the path the auth layer decides on.
+        .layer(mastra_auth::NormalizeLayer)
         .service(app);
     let mut router = Router::new().fallback_service(outer);
     if cfg.server.request_logs {
@@ -207,7 +212,11 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
     tls: Option<crate::config::TlsConfig>,
+    shutdown_timeout: std::time::Duration,
 }
+
+/// What a server future resolves to once it stops by itself.
+type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
 impl Server {
     /// Binds the configured host and port (port 0 picks a free one).
@@ -224,6 +233,7 @@ impl Server {
             listener,
             router,
             tls: cfg.server.tls.clone(),
+            shutdown_timeout: cfg.server.shutdown_timeout,
         })
     }
 
@@ -237,25 +247,77 @@ impl Server {
         self.tls.is_some()
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// Serves until SIGINT/SIGTERM, then stops accepting and lets open requests finish for up to
+    /// `server.shutdown_timeout` before returning `Ok` (connections still open are dropped with
+    /// the runtime). A second SIGINT/SIGTERM during that drain ends the process at once with
+    /// exit status 130 (SIGINT) or 143 (SIGTERM), as an operator pressing Ctrl-C twice expects.
     pub async fn run(self) -> std::io::Result<()> {
-        match self.tls {
+        // Installed before serving, so a signal arriving at any point after this is seen.
+        let mut signals = http::shutdown::Signals::install();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let stop = async move {
+            // a dropped sender also means stop
+            let _ = stop_rx.await;
+        };
+        let grace = self.shutdown_timeout;
+        // Both paths hand handlers `ConnectInfo<SocketAddr>` (the proxy's X-Forwarded-For).
+        let mut serving: Serving = match self.tls {
             Some(tls) => {
                 let config = http::tls::rustls_config(&tls).map_err(std::io::Error::other)?;
                 let listener = self.listener.into_std()?;
-                http::tls::serve(
+                Box::pin(http::tls::serve(
                     listener,
                     self.router,
                     config,
-                    http::shutdown::signal(),
-                    Some(std::time::Duration::from_secs(10)),
-                )
-                .await
+                    stop,
+                    Some(grace),
+                ))
             }
-            None => {
-                axum::serve(self.listener, self.router)
-                    .with_graceful_shutdown(http::shutdown::signal())
-                    .await
+            None => Box::pin(
+                axum::serve(
+                    self.listener,
+                    self.router
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stop)
+                .into_future(),
+            ),
+        };
+
+        let first = tokio::select! {
+            result = &mut serving => return result,
+            received = signals.recv() => received,
+        };
+        tracing::info!(
+            signal = %first,
+            shutdown_timeout = ?grace,
+            "shutting down: no new connections; open requests may finish (send the signal again to exit at once)"
+        );
+        // The receiver lives inside `serving`, which is still alive here.
+        let _ = stop_tx.send(());
+
+        tokio::select! {
+            result = &mut serving => {
+                tracing::info!("all open requests finished; stopped");
+                result
+            }
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!(
+                    shutdown_timeout = ?grace,
+                    "requests still open after server.shutdown_timeout: stopping without them"
+                );
+                Ok(())
+            }
+            second = signals.recv() => {
+                let code = second.exit_code();
+                tracing::warn!(
+                    signal = %second,
+                    exit_code = code,
+                    "second stop signal during shutdown: exiting now without waiting for open requests"
+                );
+                // `exit` runs no destructors: flush what was printed to stdout first.
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                std::process::exit(code)
             }
         }
     }

@@ -187,8 +187,12 @@ tools = ["weatherTool"]
     assert_eq!(r1.method, MethodOrAll::All);
     assert!(r1.requires_auth, "requires_auth defaults to true");
     match &r1.action {
-        RouteAction::Proxy { upstream } => {
-            assert_eq!(upstream.as_str(), "http://127.0.0.1:9000/base")
+        RouteAction::Proxy {
+            upstream,
+            forward_credentials,
+        } => {
+            assert_eq!(upstream.as_str(), "http://127.0.0.1:9000/base");
+            assert!(!forward_credentials, "credentials are stripped by default");
         }
         other => panic!("expected proxy, got {other:?}"),
     }

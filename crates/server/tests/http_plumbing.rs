@@ -460,6 +460,12 @@ path = "/proxy/{{*rest}}"
 proxy = "http://{up}/base"
 
 [[api_routes]]
+method = "ALL"
+path = "/proxy-creds/{{*rest}}"
+proxy = "http://{up}/base"
+forward_credentials = true
+
+[[api_routes]]
 method = "POST"
 path = "/down"
 proxy = "http://127.0.0.1:{dead}"
@@ -576,7 +582,11 @@ async fn proxy_forwards_method_path_query_headers_body() {
     assert_eq!(seen["query"], "x=1&y=two");
     assert_eq!(seen["body"], "payload");
     assert_eq!(seen["headers"]["x-custom"], "hello");
-    assert_eq!(seen["headers"]["authorization"], "Bearer tok");
+    assert_eq!(
+        seen["headers"].get("authorization"),
+        None,
+        "credentials are stripped unless the route forwards them"
+    );
     assert_eq!(seen["headers"]["content-type"], "text/plain");
     assert_eq!(
         seen["headers"]["host"],
@@ -585,6 +595,31 @@ async fn proxy_forwards_method_path_query_headers_body() {
     );
     assert_eq!(seen["headers"]["x-forwarded-host"], addr.to_string());
     assert_eq!(seen["headers"]["x-forwarded-for"], "127.0.0.1");
+
+    // `forward_credentials = true`: Authorization, cookies and apiKey pass
+    let res = c
+        .get(format!("http://{addr}/proxy-creds/a?apiKey=k1&x=1"))
+        .header("authorization", "Bearer tok")
+        .header("cookie", "sid=abc")
+        .send()
+        .await
+        .expect("proxied");
+    let seen: Value = res.json().await.expect("json");
+    assert_eq!(seen["headers"]["authorization"], "Bearer tok");
+    assert_eq!(seen["headers"]["cookie"], "sid=abc");
+    assert_eq!(seen["query"], "apiKey=k1&x=1");
+    // default: all three stripped
+    let res = c
+        .get(format!("http://{addr}/proxy/a?apiKey=k1&x=1;api_key=k2"))
+        .header("authorization", "Bearer tok")
+        .header("cookie", "sid=abc")
+        .send()
+        .await
+        .expect("proxied");
+    let seen: Value = res.json().await.expect("json");
+    assert_eq!(seen["headers"].get("authorization"), None);
+    assert_eq!(seen["headers"].get("cookie"), None);
+    assert_eq!(seen["query"], "x=1");
 
     // streamed (chunked) request body, and a body-less GET
     let res = c
@@ -745,7 +780,7 @@ fn redact_uri_hides_tokens() {
             "/x?access_token=[redacted]&token=[redacted]",
         ),
         ("/x?apiKey", "/x?apiKey=[redacted]"),
-        ("/x?apiKeyish=keep", "/x?apiKeyish=keep"),
+        ("/x?apiKeyish=keep", "/x?apiKeyish=[redacted]"),
         ("/x?", "/x?"),
         (
             "http://user:pw@host:1/p?apiKey=s",

@@ -159,6 +159,10 @@ pub struct ServerConfig {
     /// Time allowed to produce a response head (default 180 s); past it, 504.
     #[serde(deserialize_with = "de_duration")]
     pub timeout: Duration,
+    /// After SIGINT/SIGTERM, how long open requests (streams included) may run before the
+    /// server stops without them (default 10 s; `0s` stops at once).
+    #[serde(deserialize_with = "de_duration")]
+    pub shutdown_timeout: Duration,
     /// Largest accepted request body (default 4.5 MiB); past it, 413.
     pub body_limit: ByteSize,
     /// Prefix of the Mastra API routes (default `/api`).
@@ -181,6 +185,7 @@ impl Default for ServerConfig {
             host: "localhost".to_string(),
             port: 4111,
             timeout: Duration::from_secs(180),
+            shutdown_timeout: Duration::from_secs(10),
             body_limit: ByteSize::DEFAULT_BODY_LIMIT,
             api_prefix: "/api".to_string(),
             openapi: false,
@@ -259,7 +264,7 @@ impl Default for CorsConfig {
 /// `origin = "*"`, `origin = "https://a.example"` or `origin = ["https://a.example", ...]`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum CorsOrigin {
-    /// Any origin (`*`; mirrored when credentials are on).
+    /// Any origin (`*`); config validation refuses it together with `credentials = true`.
     #[default]
     Any,
     /// Exactly these origins (`scheme://host[:port]`).
@@ -626,6 +631,9 @@ pub enum RouteAction {
     Proxy {
         /// Upstream base URL (`http` or `https`); the request path is appended to its path.
         upstream: reqwest::Url,
+        /// Forward the caller's `Authorization`, `Cookie` and `apiKey` query parameter (default
+        /// false: they are stripped, so a credential meant for this server never leaks upstream).
+        forward_credentials: bool,
     },
 }
 
@@ -637,13 +645,17 @@ impl fmt::Debug for RouteAction {
                 .field("status", status)
                 .field("body", body)
                 .finish(),
-            RouteAction::Proxy { upstream } => {
+            RouteAction::Proxy {
+                upstream,
+                forward_credentials,
+            } => {
                 let mut shown = upstream.clone();
                 if shown.password().is_some() {
                     let _ = shown.set_password(Some("redacted"));
                 }
                 f.debug_struct("Proxy")
                     .field("upstream", &shown.as_str())
+                    .field("forward_credentials", forward_credentials)
                     .finish()
             }
         }
@@ -677,6 +689,12 @@ struct RawApiRoute {
     status: Option<u16>,
     #[serde(default)]
     proxy: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    forward_credentials: Option<bool>,
+}
+
+fn de_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    de_bool(d).map(Some)
 }
 
 fn yes() -> bool {
@@ -700,6 +718,9 @@ impl TryFrom<RawApiRoute> for ApiRouteConfig {
                 );
             }
             (Some(json), None) => {
+                if raw.forward_credentials.is_some() {
+                    return Err("`forward_credentials` applies to `proxy` routes only".to_string());
+                }
                 let status = match raw.status {
                     None => StatusCode::OK,
                     Some(code) => StatusCode::from_u16(code)
@@ -723,6 +744,7 @@ impl TryFrom<RawApiRoute> for ApiRouteConfig {
                 }
                 RouteAction::Proxy {
                     upstream: parse_upstream(&proxy)?,
+                    forward_credentials: raw.forward_credentials.unwrap_or(false),
                 }
             }
         };
@@ -1017,6 +1039,9 @@ impl Config {
                 validate_origin(o).map_err(|m| invalid(&format!("server.cors.origin[{i}]"), m))?;
             }
         }
+        if s.cors.enabled && s.cors.credentials {
+            validate_cors_credentials(&s.cors.origin, &invalid)?;
+        }
         if let Some(tls) = &s.tls {
             for (key, path) in [("server.tls.cert", &tls.cert), ("server.tls.key", &tls.key)] {
                 if !path.is_file() {
@@ -1214,6 +1239,34 @@ fn validate_prefix(prefix: &str) -> Result<(), String> {
             "`{prefix}` is not a usable prefix: it must start with `/`, have no trailing `/`, and \
              use only letters, digits, `-`, `_`, `.`, `~` (e.g. \"/api\")"
         ))
+    }
+}
+
+/// With credentials on, every allowed origin can read authenticated answers, so "any origin"
+/// (which must be served by echoing the caller's `Origin`) and `null` (sent by sandboxed
+/// iframes, `file:` pages and some redirects, so any site can produce it) are refused.
+fn validate_cors_credentials(
+    origin: &CorsOrigin,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    match origin {
+        CorsOrigin::Any => Err(invalid(
+            "server.cors.credentials",
+            "is true while server.cors.origin is \"*\" (the default): every website could send \
+             credentialed requests and read the answers; list the allowed origins explicitly, \
+             e.g. origin = [\"https://app.example.com\"], or set credentials = false"
+                .into(),
+        )),
+        CorsOrigin::List(list) => match list.iter().position(|o| o == "null") {
+            Some(i) => Err(invalid(
+                &format!("server.cors.origin[{i}]"),
+                "\"null\" cannot be allowed with server.cors.credentials = true: sandboxed \
+                 iframes and file: pages of any site send `Origin: null`; remove it and list \
+                 the allowed origins explicitly"
+                    .into(),
+            )),
+            None => Ok(()),
+        },
     }
 }
 

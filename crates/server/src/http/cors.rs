@@ -64,7 +64,8 @@ pub struct Cors<S> {
 enum OriginPolicy {
     /// `*`.
     Any,
-    /// Any origin, echoed (credentials forbid `*`).
+    /// Any origin but `null`, echoed (credentials forbid `*`). Config validation refuses this
+    /// combination; it remains for layers built from a `CorsConfig` in code.
     Mirror,
     /// Only these, echoed.
     List(Vec<String>),
@@ -129,7 +130,11 @@ impl Policy {
     fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
         match &self.origin {
             OriginPolicy::Any => Some(HeaderValue::from_static("*")),
-            OriginPolicy::Mirror => origin.cloned(),
+            // `null` is sent by sandboxed iframes and `file:` pages of any site, so echoing it
+            // with credentials would hand them the user's answers.
+            OriginPolicy::Mirror => origin
+                .filter(|o| !o.as_bytes().eq_ignore_ascii_case(b"null"))
+                .cloned(),
             OriginPolicy::List(list) => origin
                 .filter(|o| {
                     o.to_str()
@@ -258,6 +263,10 @@ mod tests {
         });
         assert_eq!(mirror.allow_origin(Some(&o)), Some(o.clone()));
         assert_eq!(mirror.allow_origin(None), None);
+        assert_eq!(
+            mirror.allow_origin(Some(&HeaderValue::from_static("null"))),
+            None
+        );
         let list = Policy::new(&CorsConfig {
             origin: CorsOrigin::List(vec!["https://a.example".into()]),
             ..CorsConfig::default()

@@ -4,11 +4,16 @@
 //! template up in [`auth_table`] (via axum's `MatchedPath`) and apply its `requires_auth`.
 //! Method `ALL` answers any method not claimed by a specific route on the same path.
 //!
-//! The proxy forwards the method, path and query (appended to the upstream URL's path), the
-//! headers minus hop-by-hop ones and `Host`, and streams the body both ways. An unreachable
+//! The proxy forwards the method, the normalized path (its decoded segments re-encoded and
+//! appended to the upstream URL's path, so a request never leaves the upstream's base path) and
+//! query, the headers minus hop-by-hop ones and `Host`, and streams the body both ways. The
+//! caller's credentials (`Authorization`, `Cookie`, the `apiKey` query parameter) are stripped
+//! unless the route sets `forward_credentials = true`; the client address is appended to
+//! `X-Forwarded-For` and `Host` is sent as `X-Forwarded-Host`. An unreachable
 //! upstream is 502 `{"error":"Bad gateway"}`; no response head within the response timeout is
 //! 504 `{"error":"Request timed out"}`; a request body over the server's limit is 413.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +27,10 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
+
+use mastra_auth::normalize::{
+    NormalizedPath, RequestError, encode_segment_for_upstream, normalize_path,
+};
 
 use super::limits::{body_too_large, is_length_limit_error, timed_out};
 use super::{json_error, json_response};
@@ -216,11 +225,18 @@ fn make_handler(
                 Box::pin(async move { json_response(status, &body) })
             }))
         }
-        (RouteAction::Proxy { upstream }, Some(client)) => {
+        (
+            RouteAction::Proxy {
+                upstream,
+                forward_credentials,
+            },
+            Some(client),
+        ) => {
             let proxy = Arc::new(Proxy {
                 client: client.clone(),
                 upstream: upstream.clone(),
                 response_timeout: options.response_timeout,
+                forward_credentials: *forward_credentials,
             });
             Arc::new(Box::new(move |req: Request| {
                 let proxy = proxy.clone();
@@ -270,36 +286,66 @@ struct Proxy {
     client: reqwest::Client,
     upstream: reqwest::Url,
     response_timeout: Duration,
+    forward_credentials: bool,
 }
 
 impl Proxy {
-    /// Upstream URL: the upstream's path joined with the request path, plus the request query.
-    fn target(&self, path: &str, query: Option<&str>) -> reqwest::Url {
+    /// Upstream URL: the upstream's path joined with the request's decoded segments, each
+    /// re-encoded, plus the request query. Dot segments, encoded slashes and backslashes were
+    /// refused by the normalizer, so the result stays under the upstream's base path; `None` if
+    /// it would not.
+    fn target(&self, path: &NormalizedPath<'_>, query: Option<&str>) -> Option<reqwest::Url> {
         let mut url = self.upstream.clone();
         let base = url.path().trim_end_matches('/').to_string();
-        url.set_path(&format!("{base}{path}"));
+        let mut joined = base.clone();
+        for segment in path.segments() {
+            joined.push('/');
+            encode_segment_for_upstream(segment, &mut joined);
+        }
+        url.set_path(&joined);
         url.set_query(query);
-        url
+        // The URL parser resolves dot segments, encoded ones included; nothing may have moved.
+        (url.path() == joined && url.path().starts_with(&format!("{base}/"))).then_some(url)
     }
 
     async fn forward(&self, req: Request) -> Response {
         let (parts, body) = req.into_parts();
+        // The router may have stripped a prefix from `parts.uri`; the original is whole. The
+        // normalizer is idempotent, so this is the view the auth layer decided on.
         let uri = parts
             .extensions
             .get::<OriginalUri>()
             .map_or(&parts.uri, |o| &o.0);
-        let url = self.target(uri.path(), uri.query());
+        let path = match normalize_path(uri.path()) {
+            Ok(path) => path,
+            Err(e) => return e.into_response(),
+        };
+        let query = match uri.query() {
+            Some(q) if !self.forward_credentials => strip_api_key(q),
+            other => other.map(Cow::Borrowed),
+        };
+        let Some(url) = self.target(&path, query.as_deref()) else {
+            return RequestError::NotNormalized.into_response();
+        };
 
         let mut headers = end_to_end_headers(&parts.headers);
+        if !self.forward_credentials {
+            headers.remove(header::AUTHORIZATION);
+            headers.remove(header::COOKIE);
+        }
         if let Some(host) = parts.headers.get(header::HOST) {
             headers.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
         }
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             let xff = HeaderName::from_static("x-forwarded-for");
-            let value = match parts.headers.get(&xff).and_then(|v| v.to_str().ok()) {
-                Some(prev) => format!("{prev}, {}", addr.ip()),
-                None => addr.ip().to_string(),
-            };
+            let mut value = String::new();
+            for prev in parts.headers.get_all(&xff) {
+                if let Ok(prev) = prev.to_str() {
+                    value.push_str(prev);
+                    value.push_str(", ");
+                }
+            }
+            value.push_str(&addr.ip().to_string());
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(xff, v);
             }
@@ -347,6 +393,48 @@ impl Proxy {
     }
 }
 
+/// The query without `apiKey` parameters (the auth layer's query credential), in any spelling an
+/// upstream might read as it: names compared case-insensitively after percent-decoding and
+/// dropping non-alphanumerics (`api_key`, `apiKey[]`, `API%5FKEY`), pairs split on `&` and `;`.
+fn strip_api_key(query: &str) -> Option<Cow<'_, str>> {
+    let is_api_key = |pair: &str| {
+        let name = pair.split('=').next().unwrap_or("");
+        let mut decoded = Vec::with_capacity(name.len());
+        let bytes = name.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let escaped = (bytes[i] == b'%')
+                .then(|| name.get(i + 1..i + 3))
+                .flatten()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match escaped {
+                Some(b) => {
+                    decoded.push(b);
+                    i += 3;
+                }
+                None => {
+                    decoded.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        }
+        let folded: Vec<u8> = decoded
+            .iter()
+            .filter(|b| b.is_ascii_alphanumeric())
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        folded == b"apikey"
+    };
+    if !query.split(['&', ';']).any(is_api_key) {
+        return Some(Cow::Borrowed(query));
+    }
+    let kept: Vec<&str> = query
+        .split(['&', ';'])
+        .filter(|pair| !pair.is_empty() && !is_api_key(pair))
+        .collect();
+    (!kept.is_empty()).then(|| Cow::Owned(kept.join("&")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,16 +480,55 @@ mod tests {
         assert!(router::<()>(&dup).is_err());
     }
 
+    fn proxy(base: &str) -> Proxy {
+        Proxy {
+            client: reqwest::Client::new(),
+            upstream: reqwest::Url::parse(base).unwrap(),
+            response_timeout: Duration::from_secs(1),
+            forward_credentials: false,
+        }
+    }
+
+    fn target(p: &Proxy, path: &str, query: Option<&str>) -> String {
+        let path = normalize_path(path).unwrap();
+        p.target(&path, query).unwrap().to_string()
+    }
+
     #[test]
     fn target_urls() {
-        let p = Proxy {
-            client: reqwest::Client::new(),
-            upstream: reqwest::Url::parse("http://127.0.0.1:9/base/").unwrap(),
-            response_timeout: Duration::from_secs(1),
-        };
+        let p = proxy("http://127.0.0.1:9/base/");
         assert_eq!(
-            p.target("/x/y", Some("a=1&b=2")).as_str(),
+            target(&p, "/x/y", Some("a=1&b=2")),
             "http://127.0.0.1:9/base/x/y?a=1&b=2"
+        );
+        assert_eq!(target(&p, "/x/", None), "http://127.0.0.1:9/base/x/");
+        assert_eq!(
+            target(&p, "/x/%73ecret/a;b/caf%c3%a9", None),
+            "http://127.0.0.1:9/base/x/secret/a%3Bb/caf%C3%A9"
+        );
+        let root = proxy("http://127.0.0.1:9");
+        assert_eq!(target(&root, "/x", None), "http://127.0.0.1:9/x");
+    }
+
+    #[test]
+    fn api_key_parameters_are_stripped_in_every_spelling() {
+        assert_eq!(strip_api_key("a=1&b=2").as_deref(), Some("a=1&b=2"));
+        assert_eq!(strip_api_key("apiKey=t").as_deref(), None);
+        for q in [
+            "a=1&apiKey=t",
+            "a=1&apikey=t",
+            "a=1&api_key=t",
+            "a=1&API-KEY=t",
+            "a=1&apiKey[]=t",
+            "a=1;apiKey=t",
+            "a=1&api%4Bey=t",
+            "a=1&API%5FKEY=t",
+        ] {
+            assert_eq!(strip_api_key(q).as_deref(), Some("a=1"), "{q}");
+        }
+        assert_eq!(
+            strip_api_key("keyword=x&apiKeys=y").as_deref(),
+            Some("keyword=x&apiKeys=y")
         );
     }
 }
