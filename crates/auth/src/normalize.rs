@@ -277,25 +277,20 @@ fn has_escape(text: &str) -> bool {
 
 /// Appends `text` percent-encoded: [`is_segment_byte`] raw, everything else `%XX` (upper hex).
 fn encode_into(text: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in text.bytes() {
-        if is_segment_byte(b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
-        }
-    }
+    percent_encode_into(text, out, is_segment_byte);
 }
 
 /// Encodes a decoded segment for an upstream server: only unreserved bytes and the sub-delims no
 /// server reads as structure (`!$&'()*+,=:@`) stay raw; `;` is escaped, so that an upstream that
 /// strips `;` parameters (`..;x` in Java servers) sees data, not a parameter.
 pub fn encode_segment_for_upstream(segment: &str, out: &mut String) {
+    percent_encode_into(segment, out, |b| b != b';' && is_segment_byte(b));
+}
+
+fn percent_encode_into(text: &str, out: &mut String, raw: impl Fn(u8) -> bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in segment.bytes() {
-        if b != b';' && is_segment_byte(b) {
+    for b in text.bytes() {
+        if raw(b) {
             out.push(b as char);
         } else {
             out.push('%');
@@ -395,9 +390,18 @@ fn valid_host(text: &str) -> bool {
 /// The whole check on a request head: method, `Host`, path. The path may need rewriting to its
 /// canonical form (see [`NormalizedPath::canonical`]).
 pub fn normalize_request(parts: &Parts) -> Result<NormalizedPath<'_>, RequestError> {
-    check_method(&parts.method)?;
-    check_host(parts.version, &parts.headers)?;
-    normalize_path(parts.uri.path())
+    normalize_head(&parts.method, parts.version, &parts.headers, &parts.uri)
+}
+
+fn normalize_head<'u>(
+    method: &Method,
+    version: Version,
+    headers: &HeaderMap,
+    uri: &'u Uri,
+) -> Result<NormalizedPath<'u>, RequestError> {
+    check_method(method)?;
+    check_host(version, headers)?;
+    normalize_path(uri.path())
 }
 
 /// The decoded path of a request that must already be in canonical form (as [`NormalizeLayer`]
@@ -447,11 +451,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let (mut parts, body) = req.into_parts();
-        let rewritten = match normalize_request(&parts) {
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let canonical = match normalize_head(req.method(), req.version(), req.headers(), req.uri())
+        {
             Err(e) => {
-                tracing::debug!(method = %parts.method, error = %e, "request refused");
+                tracing::debug!(method = %req.method(), error = %e, "request refused");
                 return Either::Right(ready(Ok(e.into_response())));
             }
             Ok(path) => match path.canonical {
@@ -459,15 +463,15 @@ where
                 Cow::Owned(canonical) => Some(canonical),
             },
         };
-        if let Some(canonical) = rewritten {
-            match with_path(&parts.uri, &canonical) {
-                Some(uri) => parts.uri = uri,
+        if let Some(canonical) = canonical {
+            match with_path(req.uri(), &canonical) {
+                Some(uri) => *req.uri_mut() = uri,
                 None => {
                     return Either::Right(ready(Ok(RequestError::NotNormalized.into_response())));
                 }
             }
         }
-        Either::Left(self.inner.call(Request::from_parts(parts, body)))
+        Either::Left(self.inner.call(req))
     }
 }
 

@@ -33,6 +33,7 @@ use mastra_auth::normalize::{
 };
 
 use super::limits::{body_too_large, is_length_limit_error, timed_out};
+use super::logging::percent_decode;
 use super::{json_error, json_response};
 use crate::config::{ApiRouteConfig, MethodOrAll, RouteAction};
 
@@ -398,32 +399,13 @@ impl Proxy {
 /// dropping non-alphanumerics (`api_key`, `apiKey[]`, `API%5FKEY`), pairs split on `&` and `;`.
 fn strip_api_key(query: &str) -> Option<Cow<'_, str>> {
     let is_api_key = |pair: &str| {
-        let name = pair.split('=').next().unwrap_or("");
-        let mut decoded = Vec::with_capacity(name.len());
-        let bytes = name.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let escaped = (bytes[i] == b'%')
-                .then(|| name.get(i + 1..i + 3))
-                .flatten()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match escaped {
-                Some(b) => {
-                    decoded.push(b);
-                    i += 3;
-                }
-                None => {
-                    decoded.push(bytes[i]);
-                    i += 1;
-                }
-            }
-        }
-        let folded: Vec<u8> = decoded
-            .iter()
-            .filter(|b| b.is_ascii_alphanumeric())
-            .map(u8::to_ascii_lowercase)
+        let name = percent_decode(pair.split('=').next().unwrap_or(""));
+        let folded: String = name
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
             .collect();
-        folded == b"apikey"
+        folded == "apikey"
     };
     if !query.split(['&', ';']).any(is_api_key) {
         return Some(Cow::Borrowed(query));

@@ -126,7 +126,7 @@ fn contains_jwt(s: &str) -> bool {
 }
 
 /// Decodes `%XX` and `+` (form encoding) leniently; invalid escapes are kept as written.
-fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
