@@ -158,14 +158,36 @@ const fn is_segment_byte(b: u8) -> bool {
         | b':' | b'@')
 }
 
+/// [`is_segment_byte`] or `/`, by byte value.
+static SEGMENT_OR_SLASH: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b == b'/' as usize || is_segment_byte(b as u8);
+        b += 1;
+    }
+    table
+};
+
 /// Normalizes a request path (no query). See the module documentation for what is refused.
 pub fn normalize_path(raw: &str) -> Result<NormalizedPath<'_>, RequestError> {
     let Some(rest) = raw.strip_prefix('/') else {
         return Err(RequestError::NotAbsolute);
     };
-    // Fast path: nothing to decode or encode, so both forms are the input itself.
-    if raw.bytes().all(|b| b == b'/' || is_segment_byte(b)) {
-        check_segments(rest.split('/'))?;
+    // Fast path: nothing to decode or encode, so both forms are the input itself. One pass over
+    // the bytes; only a segment starting with `.` or empty (after a `/`) needs a closer look.
+    let mut plain = true;
+    let mut suspect = false;
+    let mut prev = b'/';
+    for &b in raw.as_bytes()[1..].iter() {
+        plain &= SEGMENT_OR_SLASH[usize::from(b)];
+        suspect |= prev == b'/' && (b == b'/' || b == b'.');
+        prev = b;
+    }
+    if plain {
+        if suspect {
+            check_segments(rest.split('/'))?;
+        }
         return Ok(NormalizedPath {
             canonical: Cow::Borrowed(raw),
             decoded: Cow::Borrowed(raw),

@@ -213,6 +213,8 @@ pub struct Server {
     router: Router,
     tls: Option<crate::config::TlsConfig>,
     shutdown_timeout: std::time::Duration,
+    /// Whether handlers need the client address (proxy routes).
+    client_addr: bool,
 }
 
 /// What a server future resolves to once it stops by itself.
@@ -234,6 +236,10 @@ impl Server {
             router,
             tls: cfg.server.tls.clone(),
             shutdown_timeout: cfg.server.shutdown_timeout,
+            client_addr: cfg
+                .api_routes
+                .iter()
+                .any(|r| matches!(r.action, crate::config::RouteAction::Proxy { .. })),
         })
     }
 
@@ -260,7 +266,8 @@ impl Server {
             let _ = stop_rx.await;
         };
         let grace = self.shutdown_timeout;
-        // Both paths hand handlers `ConnectInfo<SocketAddr>` (the proxy's X-Forwarded-For).
+        // Proxy routes read `ConnectInfo<SocketAddr>` (X-Forwarded-For); without them nothing
+        // does, and plain HTTP skips inserting it into every request (an allocation each).
         let mut serving: Serving = match self.tls {
             Some(tls) => {
                 let config = http::tls::rustls_config(&tls).map_err(std::io::Error::other)?;
@@ -273,7 +280,7 @@ impl Server {
                     Some(grace),
                 ))
             }
-            None => Box::pin(
+            None if self.client_addr => Box::pin(
                 axum::serve(
                     self.listener,
                     self.router
@@ -281,6 +288,11 @@ impl Server {
                 )
                 .with_graceful_shutdown(stop)
                 .into_future(),
+            ),
+            None => Box::pin(
+                axum::serve(self.listener, self.router)
+                    .with_graceful_shutdown(stop)
+                    .into_future(),
             ),
         };
 

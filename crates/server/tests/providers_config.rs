@@ -206,3 +206,41 @@ fn unknown_keys_in_provider_tables_are_errors() {
     .to_string();
     assert!(err.contains("domian"), "{err}");
 }
+
+#[tokio::test]
+async fn rules_apply_on_top_of_a_provider_that_authorizes_by_itself() {
+    // auth0 decides by itself (has `sub`, not expired); a deny rule must still deny.
+    let idp = jwks_server().await;
+    let base = start(&format!(
+        r#"
+[server]
+request_logs = false
+[auth]
+provider = "auth0"
+[auth.auth0]
+domain = "tenant.example.auth0.com"
+audience = "https://api.example.com"
+base_url = "{idp}"
+allow_insecure_http = true
+
+[[auth.rules]]
+path = "/api/agents"
+condition = "!has(claims.role) || claims.role != 'admin'"
+allow = false
+[[auth.rules]]
+allow = true
+"#
+    ))
+    .await;
+    let token = |role: &str| {
+        sign(json!({
+            "sub": "auth0|123",
+            "role": role,
+            "iss": "https://tenant.example.auth0.com/",
+            "aud": "https://api.example.com",
+            "exp": now() + 60
+        }))
+    };
+    assert_eq!(status(&base, &token("admin")).await, StatusCode::OK);
+    assert_eq!(status(&base, &token("user")).await, StatusCode::FORBIDDEN);
+}
