@@ -11,13 +11,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+mod common;
+
+use common::raw_http::{Raw, send};
 use mastra_server::app;
 use mastra_server::config::Config;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "attack-secret-0123456789abcdef0123456789abcdef";
 
@@ -117,45 +118,6 @@ async fn start() -> App {
     start_with("").await
 }
 
-/// A parsed raw response.
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-impl Raw {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().skip(1).find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
-    }
-}
-
-/// Sends raw bytes (a whole HTTP/1.1 request) and reads the answer until the server closes.
-async fn raw_bytes(addr: std::net::SocketAddr, request: &[u8]) -> Raw {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    // A server that refuses early may close before the whole request is written.
-    let _ = s.write_all(request).await;
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    assert!(read.is_ok(), "server did not answer within 10 s");
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Raw {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
 /// One request with `target` as the request-target, verbatim.
 async fn raw(addr: std::net::SocketAddr, method: &str, target: &[u8], headers: &[&str]) -> Raw {
     let mut req = Vec::new();
@@ -180,7 +142,7 @@ async fn raw(addr: std::net::SocketAddr, method: &str, target: &[u8], headers: &
     } else {
         req.extend_from_slice(b"\r\n");
     }
-    raw_bytes(addr, &req).await
+    send(addr, &req).await
 }
 
 async fn health(addr: std::net::SocketAddr) {
@@ -559,14 +521,14 @@ async fn malformed_authorization_values_are_no_token_or_invalid_never_allowed() 
     }
     // Non-UTF-8 bytes in the header value.
     let mut req = b"GET /api/agents HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer \xff\xfe\r\n\r\n".to_vec();
-    let r = raw_bytes(app.addr, &req).await;
+    let r = send(app.addr, &req).await;
     assert!(matches!(r.status, 400 | 401), "{r:?}");
     // obs-fold (a header continued on the next line) is refused by the parser.
     req = format!(
         "GET /api/agents HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer\r\n {g}\r\n\r\n"
     )
     .into_bytes();
-    let r = raw_bytes(app.addr, &req).await;
+    let r = send(app.addr, &req).await;
     assert!(matches!(r.status, 400 | 401), "{r:?}");
     health(app.addr).await;
 }
@@ -745,7 +707,7 @@ async fn pipelined_and_keep_alive_requests_do_not_share_authentication() {
         "GET /api/agents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {g}\r\n\r\n\
          GET /api/agents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     );
-    let r = raw_bytes(app.addr, req.as_bytes()).await;
+    let r = send(app.addr, req.as_bytes()).await;
     let whole = format!("{}\r\n\r\n{}", r.head, r.body);
     let statuses: Vec<&str> = whole
         .match_indices("HTTP/1.1 ")
@@ -763,7 +725,7 @@ async fn request_smuggling_shapes_are_refused() {
         "POST /open/1 HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n{smuggled}",
         5 + smuggled.len()
     );
-    let r = raw_bytes(app.addr, req.as_bytes()).await;
+    let r = send(app.addr, req.as_bytes()).await;
     let whole = format!("{}\r\n\r\n{}", r.head, r.body);
     assert!(
         !whole.contains("weatherAgent"),
@@ -771,7 +733,7 @@ async fn request_smuggling_shapes_are_refused() {
     );
     // Two Content-Length headers that disagree.
     let req = "POST /api/agents/weatherAgent/generate HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 20\r\nConnection: close\r\n\r\n{}";
-    let r = raw_bytes(app.addr, req.as_bytes()).await;
+    let r = send(app.addr, req.as_bytes()).await;
     assert!(matches!(r.status, 400 | 401), "{r:?}");
     health(app.addr).await;
 }

@@ -8,13 +8,14 @@
 //! raw and encoded, empty segments, case variants of ids, methods, and `Host`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+mod common;
+
+use common::raw_http::{Raw, send};
 use mastra_server::app;
 use mastra_server::config::Config;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SECRET: &str = "normalize-secret-0123456789abcdef0123456789abcdef";
 
@@ -143,31 +144,6 @@ proxy = "{up}/privbase"
     App { addr, seen }
 }
 
-#[derive(Debug)]
-struct Raw {
-    status: u16,
-    body: String,
-}
-
-async fn send(addr: std::net::SocketAddr, request: Vec<u8>) -> Raw {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let _ = s.write_all(&request).await;
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    assert!(read.is_ok(), "no answer within 10 s");
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Raw {
-        status,
-        body: body.to_owned(),
-    }
-}
-
 /// `method target HTTP/1.1` with `Host: localhost`, an optional bearer token and, for POST, a
 /// JSON body any route here accepts.
 async fn req(addr: std::net::SocketAddr, method: &str, target: &str, bearer: Option<&str>) -> Raw {
@@ -184,7 +160,7 @@ async fn req(addr: std::net::SocketAddr, method: &str, target: &str, bearer: Opt
     } else {
         r.push_str("\r\n");
     }
-    send(addr, r.into_bytes()).await
+    send(addr, r.as_bytes()).await
 }
 
 /// Spellings of `secretAgent` that decode to it exactly once.
