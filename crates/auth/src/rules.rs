@@ -758,7 +758,8 @@ pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
             earlier.condition.is_none()
                 && match (&earlier.path, &later.path) {
                     (None, _) => true,
-                    (Some(a), Some(b)) => covers_paths(a, b),
+                    // An allow rule's paths match exactly, a deny rule's broadly.
+                    (Some(a), Some(b)) => covers_paths(a, earlier.allow, b, later.allow),
                     (Some(_), None) => false,
                 }
                 && match (&earlier.methods, &later.methods) {
@@ -790,14 +791,22 @@ pub fn deny_rules_on_missing_claims(rules: &Rules) -> Vec<(usize, Vec<String>)> 
         .collect()
 }
 
-/// Whether every path the matchers `b` match is matched by one of `a`.
-fn covers_paths(a: &[PathMatcher], b: &[PathMatcher]) -> bool {
-    b.iter()
-        .all(|later| a.iter().any(|earlier| covers(earlier, later)))
+/// Whether every path the matchers `b` match is matched by one of `a`; `*_exact`: whether the
+/// patterns of that side match exactly (an allow rule) or broadly (a deny rule).
+fn covers_paths(a: &[PathMatcher], a_exact: bool, b: &[PathMatcher], b_exact: bool) -> bool {
+    b.iter().all(|later| {
+        a.iter()
+            .any(|earlier| covers(earlier, a_exact, later, b_exact))
+    })
 }
 
 /// Whether `earlier` matches every path `later` matches (certain cases only).
-fn covers(earlier: &PathMatcher, later: &PathMatcher) -> bool {
+fn covers(earlier: &PathMatcher, e_exact: bool, later: &PathMatcher, l_exact: bool) -> bool {
+    // A broad later pattern also matches other cases and a trailing slash, which an exact
+    // earlier pattern does not; an exact later one matches a subset of its broad self.
+    if e_exact && !l_exact && matches!(later, PathMatcher::Pattern(_)) {
+        return false;
+    }
     if earlier == later {
         return true;
     }
@@ -808,8 +817,16 @@ fn covers(earlier: &PathMatcher, later: &PathMatcher) -> bool {
     let dynamic = |s: &str| s.contains([':', '{', '}', '*', '?']);
     let l_src = l.as_str();
     if !dynamic(l_src) {
-        // A static pattern matches itself, case-insensitively, with or without one trailing
-        // slash; `earlier` is case-insensitive too.
+        if l_exact {
+            // An exact static pattern matches exactly its own text.
+            return if e_exact {
+                e.matches_exact(l_src)
+            } else {
+                e.matches(l_src)
+            };
+        }
+        // A broad static pattern matches itself in any case, with or without one trailing
+        // slash; `earlier` is broad here too (above), so case-insensitive as well.
         let bare = l_src.trim_end_matches('/');
         let bare = if bare.is_empty() { "/" } else { bare };
         return e.matches(bare) && e.matches(&format!("{}/", bare.trim_end_matches('/')));
@@ -819,8 +836,14 @@ fn covers(earlier: &PathMatcher, later: &PathMatcher) -> bool {
     // only matches paths below it.
     match e.as_str().strip_suffix("/*") {
         Some(prefix) if !dynamic(prefix) && !l_src.contains('?') => {
-            let prefix = format!("{prefix}/").to_ascii_lowercase();
-            l_src.to_ascii_lowercase().starts_with(&prefix)
+            let prefix = format!("{prefix}/");
+            if e_exact {
+                l_src.starts_with(&prefix)
+            } else {
+                l_src
+                    .to_ascii_lowercase()
+                    .starts_with(&prefix.to_ascii_lowercase())
+            }
         }
         _ => false,
     }
@@ -1845,7 +1868,7 @@ mod tests {
     fn shadowed_rules() {
         let cond = || Condition::new(|_| true);
         let rules = Rules(vec![
-            /* 0 */ Rule::allow().with_pattern("/a/*").unwrap(),
+            /* 0 */ Rule::deny().with_pattern("/a/*").unwrap(),
             /* 1 */
             Rule::deny()
                 .with_pattern("/a/*")
@@ -1877,7 +1900,7 @@ mod tests {
     #[test]
     fn shadowing_needs_identical_paths_and_method_superset() {
         let rules = Rules(vec![
-            Rule::allow()
+            Rule::deny()
                 .with_pattern("/x")
                 .unwrap()
                 .with_pattern("/y")
@@ -1905,7 +1928,7 @@ mod tests {
     fn broader_patterns_shadow_narrower_ones() {
         let p = |pattern: &str| Rule::deny().with_pattern(pattern).unwrap();
         let rules = Rules(vec![
-            /* 0 */ Rule::allow().with_pattern("/api/*").unwrap(),
+            /* 0 */ p("/api/*"),
             /* 1 */ p("/api/agents"),
             /* 2 */ p("/API/Agents/"),
             /* 3 */ p("/api/agents/:id"),
@@ -1917,16 +1940,45 @@ mod tests {
         ]);
         assert_eq!(shadowed(&rules), vec![(1, 0), (2, 0), (3, 0), (4, 0)]);
         let rules = Rules(vec![
-            /* 0 */ Rule::allow().with_pattern("/users/:id").unwrap(),
+            /* 0 */ p("/users/:id"),
             /* 1 */ p("/users/me"),
             /* 2 */ p("/users/me/x"),
             /* 3 */ p("/users/:other"),
             /* 4 */ p("/users/*"),
-            /* 5 */ Rule::allow().with_pattern("/files/:name.txt").unwrap(),
+            /* 5 */ p("/files/:name.txt"),
             /* 6 */ p("/files/a.txt"),
             /* 7 */ p("/files/a.txt.bak"),
         ]);
         // `/users/:other` is the same pattern under another name, but not provably: not reported.
         assert_eq!(shadowed(&rules), vec![(1, 0), (6, 5)]);
+    }
+
+    #[test]
+    fn an_exact_allow_rule_shadows_only_exact_allow_rules() {
+        let allow = |pattern: &str| Rule::allow().with_pattern(pattern).unwrap();
+        let deny = |pattern: &str| Rule::deny().with_pattern(pattern).unwrap();
+        // A later deny rule still matches `/API/agents` and `/api/agents/`.
+        let rules = Rules(vec![
+            allow("/api/*"),
+            deny("/api/agents"),
+            deny("/api/agents/:id"),
+        ]);
+        assert_eq!(shadowed(&rules), vec![]);
+        // A later allow rule matches only what an earlier exact pattern covers exactly.
+        let rules = Rules(vec![
+            /* 0 */ allow("/api/*"),
+            /* 1 */ allow("/api/agents"),
+            /* 2 */ allow("/api/agents/:id"),
+            /* 3 */ allow("/API/agents"),
+            /* 4 */ allow("/Api/x/:id"),
+        ]);
+        assert_eq!(shadowed(&rules), vec![(1, 0), (2, 0)]);
+        // A broad deny rule covers a later allow rule in any case.
+        let rules = Rules(vec![
+            deny("/api/*"),
+            allow("/API/agents"),
+            allow("/Api/x/:id"),
+        ]);
+        assert_eq!(shadowed(&rules), vec![(1, 0), (2, 0)]);
     }
 }

@@ -339,12 +339,12 @@ fn config_check_reports_rules_that_can_never_match() {
         ),
         // Same path, broader methods first.
         (
-            "[[auth.rules]]\npath = \"/api/*\"\nmethods = [\"GET\", \"POST\"]\nallow = true\n[[auth.rules]]\npath = \"/api/*\"\nmethods = [\"POST\"]\nallow = false\n",
+            "[[auth.rules]]\npath = \"/api/*\"\nmethods = [\"GET\", \"POST\"]\nallow = false\n[[auth.rules]]\npath = \"/api/*\"\nmethods = [\"POST\"]\nallow = false\n",
             vec!["auth.rules[1] can never match: auth.rules[0]"],
         ),
         // Broader path first.
         (
-            "[[auth.rules]]\npath = \"/api/*\"\nallow = true\n[[auth.rules]]\npath = \"/api/agents\"\nmethods = [\"POST\"]\nallow = false\n[[auth.rules]]\npath = \"/api/agents/:id\"\nallow = false\n",
+            "[[auth.rules]]\npath = \"/api/*\"\nallow = false\n[[auth.rules]]\npath = \"/api/agents\"\nmethods = [\"POST\"]\nallow = false\n[[auth.rules]]\npath = \"/api/agents/:id\"\nallow = true\n",
             vec![
                 "auth.rules[1] can never match: auth.rules[0]",
                 "auth.rules[2] can never match: auth.rules[0]",
@@ -364,13 +364,15 @@ fn config_check_reports_rules_that_can_never_match() {
         assert!(!out.contains(GOOD_SECRET), "{out}");
     }
     // Not shadowed: a condition on the earlier rule, narrower methods, narrower or disjoint
-    // paths, a later rule broader than the earlier one.
+    // paths, a later rule broader than the earlier one, a deny rule after an (exact) allow rule.
     for rules in [
         "[[auth.rules]]\npath = \"/api/*\"\ncondition = \"claims.role == 'admin'\"\nallow = true\n[[auth.rules]]\npath = \"/api/*\"\nallow = false\n",
         "[[auth.rules]]\npath = \"/api/*\"\nmethods = [\"GET\"]\nallow = true\n[[auth.rules]]\npath = \"/api/*\"\nallow = false\n",
         "[[auth.rules]]\npath = \"/api/agents\"\nallow = true\n[[auth.rules]]\npath = \"/api/*\"\nallow = false\n",
         "[[auth.rules]]\npath = \"/api/a/*\"\nallow = true\n[[auth.rules]]\npath = \"/api/b/*\"\nallow = false\n",
         "[[auth.rules]]\npath = \"/api/*\"\nallow = true\n[[auth.rules]]\npath = \"/api\"\nallow = false\n",
+        // An allow rule's path matches exactly; a later deny rule still matches `/API/agents`.
+        "[[auth.rules]]\npath = \"/api/*\"\nallow = true\n[[auth.rules]]\npath = \"/api/agents\"\nallow = false\n",
     ] {
         let out = accepted(&rules_toml(rules));
         assert!(!out.contains("can never match"), "{rules}\n{out}");
