@@ -143,3 +143,15 @@ mastra_binary() {
     (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli)
   fi
 }
+
+# mastra_profiling_binary: sets MASTRA to $MASTRA_BIN, or builds the `mastra` binary with the
+# `profiling` feature (the auth hot paths kept out of line so perf can attribute their time) into
+# target/profiling/release/mastra and uses that. Its own target directory keeps it apart from
+# target/release/mastra, which the other scripts measure.
+mastra_profiling_binary() {
+  MASTRA="${MASTRA_BIN:-$REPO_DIR/target/profiling/release/mastra}"
+  if [ -z "${MASTRA_BIN:-}" ]; then
+    (cd "$REPO_DIR" && cargo build --release -q -p mastra-cli --features mastra-cli/profiling \
+      --target-dir "$REPO_DIR/target/profiling")
+  fi
+}

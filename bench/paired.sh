@@ -3,7 +3,8 @@
 # same pinned core, each driven by its own wrk with the same requests. Whatever else the machine
 # does during a run (other tenants of the host, frequency changes) hits both servers alike, so
 # their ratio is far steadier than that of two runs made one after the other (bench/load.sh),
-# which on a shared VM swing by +-10 % from one 10 s run to the next.
+# which on a shared VM swing from one run to the next by as much as the difference being measured
+# (see BENCHMARKS.md, Machine).
 #
 # Usage: bench/paired.sh [hs256-repeated|rs256-repeated|es256-repeated|public]...
 #        (default: hs256-repeated; `public`: the jwt server with the route declared

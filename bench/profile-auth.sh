@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Where a loaded server's CPU goes, per request: the auth pipeline (`Auth::check_now`, steps 1-8
-# of DESIGN §3, inclusive) against the signature check inside it (aws-lc-rs HMAC or public-key
-# verify, with the base64url decode of the signature: `jwt::verify_signature_prepared`, inclusive;
-# the HMAC is inlined there), from `perf record --call-graph dwarf` samples of the server while wrk drives it, and
-# the server's CPU time per request from /proc over the same window.
+# of the auth layer in ARCHITECTURE.md, inclusive) against the signature check inside it (aws-lc-rs
+# HMAC or public-key verify, with the base64url decode of the signature:
+# `jwt::verify_signature_prepared`, inclusive; the HMAC is inlined there), from
+# `perf record --call-graph dwarf` samples of the server while wrk drives it, and the server's CPU
+# time per request from /proc over the same window.
 #
 # Why: "auth CPU per request" in load.sh is a difference between two runs at different request
-# rates, and a slow server pays costs a fast one does not (on this VM a response written to an
-# idle wrk wakes it on the other vCPU: ~7-10 µs of kernel time per request in the RS256 and ES256
-# first-seen runs, inside `writev`). Sampling attributes the server's own time to the code that
-# spent it, in the same run.
+# rates, and a slow server pays costs a fast one does not: a response written to an idle wrk
+# wakes it on the other vCPU, and the slower the server, the fewer responses share a wake-up
+# (kernel time inside `writev`, not auth work; see BENCHMARKS.md). Sampling attributes the
+# server's own time to the code that spent it, in the same run.
 #
 # Usage: bench/profile-auth.sh [CASE...]   CASE: <hs256|rs256|es256>-<unique|repeated>
 #        (default: hs256-unique rs256-unique es256-unique hs256-repeated)
 # Needs perf (linux-perf) besides what load.sh needs. Sampling costs the server some speed; the
 # shares, not the request rate, are the result.
+#
+# The server is built with `--features mastra-cli/profiling` into target/profiling/ (see
+# mastra_profiling_binary in lib.sh): without the feature both functions may be inlined and their
+# shares lost. A MASTRA_BIN given instead must be built with that feature too.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -28,7 +33,7 @@ JWKS_PORT="${JWKS_PORT:-4390}"
 FREQ="${FREQ:-499}"
 read -r -a CASES <<<"${*:-hs256-unique rs256-unique es256-unique hs256-repeated}"
 
-mastra_binary
+mastra_profiling_binary
 mkdir -p "$WORK"
 # The same pool settings as load.sh (a pool smaller than the run's requests wraps: re-sent tokens
 # are second sightings, verified again and then cached; the script warns when it happens).

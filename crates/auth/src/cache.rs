@@ -10,25 +10,25 @@
 //! without the signature) is kept in the entry and compared exactly on a hit. A hit then means
 //! the same signature and the same signing input, i.e. the same token, as with a hash of the
 //! whole token, for SHA-256 of 43 bytes (HS256) or 342 (RS256) instead of ~200 or ~600: the hash
-//! was the largest part of a cached request (issue #6, BENCHMARKS.md). Only tokens whose
+//! is the largest part of a cached request's auth cost (see BENCHMARKS.md). Only tokens whose
 //! signature verified are ever inserted there, so the kept part is always a JWS signing input.
 //!
-//! Built for the request path (issue #6, measured in `crates/auth/benches` and BENCHMARKS.md):
+//! Built for the request path (benchmarks in `crates/auth/benches`, figures in BENCHMARKS.md):
 //! shards of a hash map under a read-write lock, indexed directly by the key (a SHA-256 output
 //! is already uniformly distributed, so no second hash), bounded by entry count with CLOCK
 //! (second-chance) eviction: an entry hit since the eviction hand last passed survives one more
 //! round, so a burst of one-off tokens does not flush the tokens in steady use. A hit takes a
-//! read lock and sets a flag; an insert takes one shard's write lock. Against the `moka` cache
-//! it replaces: a miss followed by an insert costs ~0.15 µs instead of ~1.6–2 µs, a hit ~60 ns
-//! instead of ~150 ns. Only verified tokens are ever inserted, so nobody without a signing key
-//! can choose the keys that land in a shard.
+//! read lock and sets a flag; an insert takes one shard's write lock. A general-purpose
+//! concurrent cache such as `moka` costs several times more per miss and per hit (see
+//! BENCHMARKS.md, section 1). Only verified tokens are ever inserted, so nobody without a
+//! signing key can choose the keys that land in a shard.
 //!
 //! Caches in front of a local signature check ([`VerifiedTokenCache::for_jws`]: the `jwt`
 //! provider and the key-set providers) also admit a token on its second verification, not its
 //! first: under a stream of one-off tokens an insert with its eviction (and the drop of the
-//! evicted user, cold in memory) cost ~1.6 µs per token in the server, as much as the rest of a
-//! first-seen HS256 verification, and bought nothing. A token in use is seen again within the
-//! window and is cached from then on; a miss costs at most one more verification. Caches in
+//! evicted user, cold in memory) costs as much as the rest of a first-seen HS256 verification
+//! (see BENCHMARKS.md) and buys nothing. A token in use is seen again within the window and is
+//! cached from then on; a miss costs at most one more verification. Caches in
 //! front of a remote lookup (Supabase, Clerk, WorkOS, Firebase) hash whole tokens and admit on
 //! the first sight: there a miss is a network call.
 

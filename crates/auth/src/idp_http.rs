@@ -1,10 +1,10 @@
 //! The one HTTP client every provider uses to reach its identity provider.
 //!
-//! Rules of DESIGN §5/§6 in one place: HTTPS only (plain HTTP only to loopback addresses, and only
-//! when `allow_insecure_http` is set), connect and total timeouts, a response size cap, no
-//! redirects (a redirect to another host must not change where keys come from), and typed errors
-//! that never carry credentials. Base URLs are configurable so tests and proxies can point a
-//! provider at a local fake speaking the same wire format.
+//! The rules for identity-provider calls in one place: HTTPS only (plain HTTP only to loopback
+//! addresses, and only when `allow_insecure_http` is set), connect and total timeouts, a response
+//! size cap, no redirects (a redirect to another host must not change where keys come from), and
+//! typed errors that never carry credentials. Base URLs are configurable so tests and proxies can
+//! point a provider at a local fake speaking the same wire format.
 
 use std::net::IpAddr;
 use std::time::Duration;

@@ -17,7 +17,7 @@ use jsonwebtoken::{DecodingKey, DecodingKeyKind};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-/// Default upper bound on the size of a token (DESIGN §5).
+/// Default upper bound on the size of a token; a larger one is refused before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Default clock-skew allowance for `exp`/`nbf`/`iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
@@ -275,7 +275,8 @@ pub const RSA_ALGORITHMS: [Algorithm; 6] = [
     Algorithm::PS512,
 ];
 
-/// A verification key with the algorithms it may be used with (the binding of DESIGN §5).
+/// A verification key with the algorithms it may be used with: the algorithm is bound to the key,
+/// never taken from the token alone.
 #[derive(Clone)]
 pub struct VerifyKey {
     /// Key id; `None` matches any `kid` (a configured secret or PEM key).
@@ -295,10 +296,11 @@ impl fmt::Debug for VerifyKey {
     }
 }
 
-/// A [`VerifyKey`] made ready for the crypto backend once, when the key is loaded (DESIGN §5:
-/// keys are parsed once per key-set refresh): the HMAC key schedule, or the parsed public key
-/// (RSA with its Montgomery context, the EC point checked on the curve), for each algorithm the key
-/// is bound to. `jsonwebtoken::crypto::verify` rebuilds these from the key bytes on every call.
+/// A [`VerifyKey`] made ready for the crypto backend once, when the key is loaded (keys are
+/// parsed once per key-set refresh, never per request): the HMAC key schedule, or the parsed
+/// public key (RSA with its Montgomery context, the EC point checked on the curve), for each
+/// algorithm the key is bound to. `jsonwebtoken::crypto::verify` rebuilds these from the key
+/// bytes on every call.
 ///
 /// Verifying with it checks exactly what `jsonwebtoken::crypto::verify` checks, on the same
 /// aws-lc-rs algorithms (RSA 2048–8192 bits, fixed-size ECDSA signatures); an algorithm whose
@@ -422,8 +424,9 @@ pub fn verify_signature(token: &ParsedToken<'_>, keys: &[VerifyKey]) -> Result<(
 
 /// [`verify_signature`] with the keys' [`PreparedKey`]s (`prepared[i]` belongs to `keys[i]`;
 /// missing entries fall back to `jsonwebtoken::crypto::verify`).
-// Not inlined: bench/profile-auth.sh measures the pipeline against this frame.
-#[inline(never)]
+// Not inlined with the `profiling` feature: bench/profile-auth.sh measures the pipeline against
+// this frame.
+#[cfg_attr(feature = "profiling", inline(never))]
 pub fn verify_signature_prepared(
     token: &ParsedToken<'_>,
     keys: &[VerifyKey],

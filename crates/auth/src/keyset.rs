@@ -1,5 +1,5 @@
 //! Remote key sets (JWKS documents and Google's X.509 certificate maps), fetched, parsed once per
-//! refresh, cached and refreshed in the background (DESIGN §5).
+//! refresh, cached and refreshed in the background (ARCHITECTURE.md, verifying tokens).
 //!
 //! One [`KeySet`] per issuer / URL, never shared across providers or tenants: a token is only
 //! ever checked against the keys of the set its provider configured.

@@ -1,4 +1,5 @@
-//! The tower layer that runs the request pipeline of DESIGN §3 in front of any service.
+//! The tower layer that runs the auth pipeline (steps 1-8 in ARCHITECTURE.md) in front of any
+//! service.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -73,9 +74,10 @@ impl Auth {
     /// Runs as much of [`Auth::check`] as can be decided without awaiting: every step when the
     /// provider answers from its verified-token cache (or verifies by computation alone) and no
     /// async authorizer is configured. Continue with [`Auth::resume`] unless it is `Done`.
-    // A frame of its own (one call per request) so that profiles of the server can attribute the
-    // pipeline's time (bench/profile-auth.sh); inlined, it disappears into the router's futures.
-    #[inline(never)]
+    // With the `profiling` feature, a frame of its own (one call per request) so that profiles of
+    // the server can attribute the pipeline's time (bench/profile-auth.sh); inlined, it disappears
+    // into the router's futures.
+    #[cfg_attr(feature = "profiling", inline(never))]
     pub fn check_now<'a>(&self, parts: &'a Parts) -> CheckNow<'a> {
         let path = match normalized_view(parts) {
             Ok(path) => path,

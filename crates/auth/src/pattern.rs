@@ -914,7 +914,7 @@ mod tests {
         Method::GET
     }
 
-    // --- reference §2.3 / §5.1 pathMatchesPattern ---
+    // --- Mastra's `pathMatchesPattern` and the cases of its helper tests ---
 
     #[test]
     fn exact_paths() {
@@ -1002,7 +1002,7 @@ mod tests {
         assert!(!m("/api/:version/:id", "/api/v1"));
     }
 
-    // --- DESIGN §4 grammar ---
+    // --- the rest of the grammar: `{name}` spellings, optional segments, case, slashes ---
 
     #[test]
     fn braces_are_a_synonym_of_colon() {
@@ -1208,7 +1208,7 @@ mod tests {
         assert!(g.is_superset_of(&MethodSet::parse(&["HEAD"]).unwrap()));
     }
 
-    // --- route patterns (canAccessPublicly / matchesOrIncludes, §5.1) ---
+    // --- route patterns (Mastra's `canAccessPublicly` / `matchesOrIncludes` helper tests) ---
 
     fn public_list() -> PatternList {
         PatternList(vec![

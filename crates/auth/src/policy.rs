@@ -1,4 +1,5 @@
-//! Who needs to authenticate, and who may proceed (DESIGN §3 steps 3–5 and 7).
+//! Who needs to authenticate, and who may proceed (steps 3–5 and 7 of the auth pipeline in
+//! ARCHITECTURE.md).
 
 use std::sync::Arc;
 

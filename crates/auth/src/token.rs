@@ -1,4 +1,4 @@
-//! Finding the credential in a request (DESIGN §3 step 6).
+//! Finding the credential in a request (step 6 of the auth pipeline in ARCHITECTURE.md).
 //!
 //! Sources, in order: the `Authorization` header (`Bearer <token>`, scheme case-insensitive, or a
 //! bare `<token>` with no scheme as Mastra 1.x accepts), the `apiKey` query parameter, then
@@ -131,9 +131,8 @@ fn plain_bearer(value: &[u8]) -> Option<&str> {
 }
 
 /// The header value as text when every byte is visible ASCII or a tab: exactly the values
-/// `HeaderValue::to_str` accepts, checked without stopping at each byte (vectorized: ~35 ns
-/// instead of ~240 ns for a 200-byte token on the benchmark machine; the check runs on every
-/// authenticated request).
+/// `HeaderValue::to_str` accepts, checked without stopping at each byte so that the compiler
+/// can vectorize it: the check runs on every authenticated request (see BENCHMARKS.md).
 fn visible_ascii(value: &HeaderValue) -> Option<&str> {
     let bytes = value.as_bytes();
     let invalid = bytes.iter().fold(false, |invalid, &b| {
@@ -321,7 +320,7 @@ mod tests {
         assert_eq!(accepted, 96 * 3);
     }
 
-    /// The word-splitting rules as first written (the reference for the faster `from_header`).
+    /// The word-splitting rules in their plainest form (the oracle for the faster `from_header`).
     fn reference_from_header(value: &HeaderValue) -> Option<(&str, TokenSource)> {
         let value = value.to_str().ok()?.trim();
         let mut words = value.split(' ').filter(|w| !w.is_empty());

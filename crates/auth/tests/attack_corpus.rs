@@ -1,5 +1,5 @@
-//! Token attack corpus (issue 5, part 1): every forged, malformed or ill-typed token is refused
-//! with 401 and nothing panics.
+//! Token attack corpus (results in SECURITY.md): every forged, malformed or ill-typed token is
+//! refused with 401 and nothing panics.
 //!
 //! The bulk runs directly through the providers (`JwtProvider::verify`, `JwksProvider::verify`)
 //! and `jwt::parse` / `jwt::verify_signature` / `jwt::check_claims` (with an injected clock);

@@ -1,8 +1,8 @@
-//! Fault injection (issue 5, part 3): every remote endpoint a provider depends on — JWKS, OIDC
-//! discovery, and the authorization backends (WorkOS users API, Clerk memberships API, Google's
-//! OAuth token endpoint, Firestore, Supabase GoTrue and PostgREST) — made slow past the timeout,
-//! 5xx, HTML, truncated JSON, 50 MB bodies (declared and streamed), redirects to another host,
-//! closed connections, stalled bodies and refused connections; and keys rotated under load.
+//! Fault injection (results in SECURITY.md): every remote endpoint a provider depends on — JWKS,
+//! OIDC discovery, and the authorization backends (WorkOS users API, Clerk memberships API,
+//! Google's OAuth token endpoint, Firestore, Supabase GoTrue and PostgREST) — made slow past the
+//! timeout, 5xx, HTML, truncated JSON, 50 MB bodies (declared and streamed), redirects to another
+//! host, closed connections, stalled bodies and refused connections; and keys rotated under load.
 //!
 //! Everything goes through the real auth layer over HTTP. Expected: cached keys keep serving; no
 //! usable keys because the IdP is unreachable -> 503 with `Retry-After`; an authorization backend

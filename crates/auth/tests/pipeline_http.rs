@@ -1,4 +1,5 @@
-//! The request pipeline of DESIGN §3, step by step, over real HTTP through the tower layer.
+//! The auth pipeline (steps 1-8 in ARCHITECTURE.md), step by step, over real HTTP through the
+//! tower layer.
 
 mod common_keys;
 

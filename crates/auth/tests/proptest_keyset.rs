@@ -1,6 +1,6 @@
 //! Property tests over the key-document parsers (`keyset::parse_jwks`, `keyset::parse_x509_map`):
 //! key documents come from the network, so any JSON must be handled without panicking, and
-//! whatever loads obeys the binding rules of DESIGN §5 (never a symmetric key, never a key whose
+//! whatever loads obeys the key-binding rules (never a symmetric key, never a key whose
 //! `use`/`key_ops`/`alg` says otherwise, algorithms that fit the key type).
 
 use base64::Engine as _;

@@ -69,8 +69,9 @@ fn is_503(e: &AuthError) -> bool {
     matches!(e, AuthError::Unavailable { .. }) && e.status() == 503
 }
 
-/// Runs every reject reason of DESIGN §5 through `verify` for a provider whose tokens are
-/// `RS256` with kid `k1` and issuer `iss`.
+/// Runs every verification reject reason (signature, registered claims and their types, `kid`,
+/// algorithm binding) through `verify` for a provider whose tokens are `RS256` with kid `k1` and
+/// issuer `iss`.
 async fn assert_reject_reasons<F, Fut>(iss: &str, verify: F)
 where
     F: Fn(String) -> Fut,

@@ -1,4 +1,4 @@
-//! Load and soak test of the `mastra` binary on loopback (issue 5, part 5).
+//! Load and soak test of the `mastra` binary on loopback (results in SECURITY.md).
 //!
 //! Spawns `mastra serve` with a composite of the `jwt`, `api_keys` and `jwks` providers (the JWKS
 //! from a small fake started here) and rules that deny some requests, then runs N concurrent

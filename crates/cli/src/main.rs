@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// mimalloc instead of glibc's malloc: a request allocates and frees a dozen small blocks
-/// (axum's boxed route services and futures, headers, the user), measured in BENCHMARKS.md.
+/// (axum's boxed route services and futures, headers, the user); see BENCHMARKS.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

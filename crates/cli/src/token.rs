@@ -65,7 +65,7 @@ pub struct SignArgs {
 pub struct VerifyArgs {
     /// The token (or `-` to read it from standard input).
     token: String,
-    /// Config file whose [auth] settings verify the token (default ./mastra.toml, else the dev
+    /// Config file whose `[auth]` settings verify the token (default ./mastra.toml, else the dev
     /// secret under .mastra/).
     #[arg(long, short)]
     config: Option<PathBuf>,

@@ -1,5 +1,5 @@
-//! Secrets hygiene (issue 5, part 6): tokens, secrets, API keys and cookies never appear in the
-//! logs at any level (the binary runs with `RUST_LOG=trace` and its output is searched), in
+//! Secrets hygiene (results in SECURITY.md): tokens, secrets, API keys and cookies never appear
+//! in the logs at any level (the binary runs with `RUST_LOG=trace` and its output is searched), in
 //! error bodies or response headers, in panic messages, or in the output of `config check` and
 //! `token verify`; and `Debug` of every config type and provider redacts them.
 //!

@@ -1,6 +1,6 @@
-//! The short variant of the load and soak run (issue 5, part 5), as a normal test: the real
-//! binary under mixed valid / expired / forged / missing credentials from 16 workers for 8 s, with
-//! the JWKS endpoint down for the middle third. Zero wrong decisions, zero unexpected 5xx, zero
+//! The short variant of the load and soak run, as a normal test: the real binary under mixed
+//! valid / expired / forged / missing credentials from 16 workers for 8 s, with the JWKS endpoint
+//! down for the middle third. Zero wrong decisions, zero unexpected 5xx, zero
 //! transport errors, no panic, RSS growth within 64 MiB. The long run is
 //! `cargo run --release -p mastra-cli --example soak -- --duration 300 --outage` (SECURITY.md).
 

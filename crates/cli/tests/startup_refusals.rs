@@ -1,4 +1,4 @@
-//! Startup refusals through the binary (issue 5, part 7): `mastra serve --config F` exits
+//! Startup refusals through the binary (results in SECURITY.md): `mastra serve --config F` exits
 //! non-zero and `mastra config check --config F` reports INVALID (exit 1), both naming the
 //! setting, for: an HS secret under 32 bytes; a key-set / identity-provider URL that is not
 //! HTTPS (plain HTTP only to loopback, only with `allow_insecure_http`) for every provider with

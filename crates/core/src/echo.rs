@@ -1,6 +1,6 @@
 //! `builtin/echo`: an offline, deterministic model for demos and tests.
 //!
-//! Behaviour (mirrors the offline model of the reference Node peer):
+//! Behaviour (mirrors the offline model of the Mastra server in `bench/mastra-node/server.mjs`):
 //! - the last message is a tool result -> answers `Weather: <result JSON>` (for the
 //!   `weatherTool`; other tools give `<tool>: <result JSON>`);
 //! - the last user message is `weather <city>` (case-insensitive) and a tool named

@@ -260,7 +260,7 @@ pub fn validate_tool_input(
 /// The demo weather tool: key `weatherTool`, id `get-weather`, fully offline.
 ///
 /// Input `{"location": string}`; output `{"location", "temperatureC": 21, "conditions": "Sunny"}`
-/// (the location is echoed back, exactly like the reference Node peer's fake).
+/// (the location is echoed back, exactly like the fake tool in `bench/mastra-node/server.mjs`).
 #[derive(Debug, Clone, Default)]
 pub struct WeatherTool;
 

@@ -1,4 +1,5 @@
-//! Assembly: config -> auth pipeline, agent registry and the axum app, in the order of DESIGN §3.
+//! Assembly: config -> auth pipeline, agent registry and the axum app, in the order of the request
+//! path in ARCHITECTURE.md.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -181,8 +182,7 @@ pub fn build_router(
     }
     // The layers below need no matched route, so they wrap the router once. Added with
     // `Router::layer` (as auth must be) axum wraps every route in each of them, and every
-    // request then clones and boxes one more service and future per layer (~0.1 µs each here,
-    // BENCHMARKS.md).
+    // request then clones and boxes one more service and future per layer (see BENCHMARKS.md).
     let outer = tower::ServiceBuilder::new()
         .option_layer(http::cors::optional_layer(&cfg.server.cors))
         .layer(http::limits::timeout_layer(cfg.server.timeout))

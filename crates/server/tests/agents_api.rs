@@ -1,6 +1,6 @@
 //! The agents/tools API over real HTTP: `axum::serve` on 127.0.0.1:0 with the router
-//! nested under `/api`, driven with reqwest. Shapes are checked against the Mastra 1.69
-//! captures (`shared/peers/mastra-node/captured/`).
+//! nested under `/api`, driven with reqwest. The expected shapes are those a Mastra 1.69 server
+//! answers to the same requests.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
-//! The assembled app from a real `mastra.toml` text, over real HTTP: the whole pipeline of
-//! DESIGN §3 with the Mastra API, custom routes, limits and CORS in place.
+//! The assembled app from a real `mastra.toml` text, over real HTTP: the whole request path
+//! (ARCHITECTURE.md) with the Mastra API, custom routes, limits and CORS in place.
 
 use std::time::Duration;
 

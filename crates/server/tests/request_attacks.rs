@@ -1,7 +1,7 @@
 //! Request-level attacks against the assembled app (`mastra_server::app::build`) over real HTTP
-//! (issue 5, part 2): duplicate credentials, oversize headers, path variants that might slip past
-//! the auth decision (case, slashes, dot segments, percent-encoding, matrix parameters, null
-//! bytes, unicode), CORS preflight exemption, HEAD, and custom-route precedence.
+//! (results in SECURITY.md): duplicate credentials, oversize headers, path variants that might
+//! slip past the auth decision (case, slashes, dot segments, percent-encoding, matrix parameters,
+//! null bytes, unicode), CORS preflight exemption, HEAD, and custom-route precedence.
 //!
 //! Paths are sent on a raw TCP connection, byte for byte: an HTTP client library would normalize
 //! `/api/./agents` or `/api/x/../agents` before sending, which is exactly what an attacker does

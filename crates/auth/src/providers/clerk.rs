@@ -1,7 +1,7 @@
 //! `provider = "clerk"`: Clerk session tokens verified against the instance's JWKS, with an
 //! optional single-organization restriction checked against the Clerk Backend API.
 //!
-//! What is checked (DESIGN §6, reference §4.2):
+//! What is checked:
 //! - signature with the key set at `jwks_uri` (default `{issuer}/.well-known/jwks.json`), RS256
 //!   only, the algorithm bound to the key;
 //! - `iss` equals the Frontend API URL decoded from the publishable key (`pk_test_`/`pk_live_` +

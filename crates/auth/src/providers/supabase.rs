@@ -16,7 +16,7 @@
 //! `GET {url}/rest/v1/users?select=isAdmin&id=eq.{id}` with `apikey` and the *user's* token as
 //! bearer (so row-level security applies as that user). `[{"isAdmin": true}]` allows; `[]`,
 //! `false` or `null` denies (403); an error status, garbage or no answer is a 503 (Mastra allows on
-//! error; we fail closed, DESIGN §6).
+//! error; we fail closed: an unanswered authorization must never become an allow).
 //!
 //! The user's token at authorization time is re-read from the request head (`parts`), exactly as
 //! the pipeline extracted it (header, then `apiKey` query, then the `sb-access-token` cookie),

@@ -1,7 +1,7 @@
 //! `provider = "workos"`: WorkOS AuthKit access tokens verified against the client's JWKS, the
 //! user read from the User Management API, organization memberships on request.
 //!
-//! What is checked (DESIGN §6, reference §4.5):
+//! What is checked:
 //! - signature with the key set at `jwks_uri` (default `{api_base}/sso/jwks/{client_id}`, what
 //!   `userManagement.getJwksUrl(clientId)` returns), RS256 only, the algorithm bound to the key;
 //! - `exp` required, `nbf`/`iat` with the leeway; `aud` when `audience` is configured;

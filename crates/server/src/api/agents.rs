@@ -27,7 +27,8 @@ pub(super) async fn list(State(reg): State<Arc<Registry>>) -> axum::Json<Value> 
 }
 
 /// Every agent's `GET /agents/{agentId}` body, serialized once: agents do not change after
-/// startup, and building the document (tool schemas included) per request cost ~25 µs.
+/// startup, and building the document (tool schemas included) would dominate the cost of the
+/// request (see BENCHMARKS.md).
 #[derive(Debug, Clone)]
 pub(super) struct RenderedDetails(Arc<std::collections::BTreeMap<String, Bytes>>);
 

@@ -4,8 +4,8 @@
 //! Routes: `GET /agents`, `GET /agents/{agentId}`, `POST /agents/{agentId}/generate`,
 //! `POST /agents/{agentId}/stream`, `GET /agents/{agentId}/tools/{toolId}`,
 //! `POST /agents/{agentId}/tools/{toolId}/execute`, `GET /tools`, `GET /tools/{toolId}`,
-//! `POST /tools/{toolId}/execute`. Shapes follow the Mastra 1.x server (see
-//! `shared/spec/mastra-http-api-reference.md` §2, §4, §5, §9).
+//! `POST /tools/{toolId}/execute`. Shapes follow the Mastra 1.x server, so that
+//! `@mastra/client-js` works unchanged (`crates/cli/tests/js_client.rs` drives it).
 
 #![warn(missing_docs)]
 

@@ -1,7 +1,7 @@
 //! CORS with Mastra's defaults, answering real preflights (204) before anything else runs.
 //!
 //! tower-http's `CorsLayer` answers *every* `OPTIONS` request as a preflight (with 200), which
-//! would let a plain `OPTIONS` skip authentication; DESIGN §3 exempts only real preflights
+//! would let a plain `OPTIONS` skip authentication; only real preflights are exempt from it
 //! (`OPTIONS` with `Origin` and `Access-Control-Request-Method`). So this is a small layer of its
 //! own: preflights are answered here with 204; every other request (a plain `OPTIONS` included)
 //! goes to the inner service and its response gets the CORS headers.

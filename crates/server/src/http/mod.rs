@@ -1,6 +1,6 @@
 //! Non-auth HTTP plumbing: each piece is a tower layer or an axum router the assembler wires in.
 //!
-//! Suggested order, outermost first (the request pipeline of DESIGN §3 starts with CORS):
+//! Suggested order, outermost first (the request path in ARCHITECTURE.md):
 //! [`logging::layer`] (sees final statuses) -> [`cors::layer`] (answers preflights before auth,
 //! decorates every answer, including 401/413/504) -> [`limits::timeout_layer`] ->
 //! [`limits::body_limit_layer`] -> auth -> routes ([`health_router`], [`openapi::router`],
