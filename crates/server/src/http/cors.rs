@@ -17,12 +17,8 @@ use tower::{Layer, Service};
 use crate::config::{CorsConfig, CorsOrigin};
 
 /// True for a CORS preflight: `OPTIONS` carrying both `Origin` and
-/// `Access-Control-Request-Method`.
-pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
-    method == Method::OPTIONS
-        && headers.contains_key(header::ORIGIN)
-        && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-}
+/// `Access-Control-Request-Method` (the auth layer's own definition, so both agree).
+pub use mastra_auth::layer::is_preflight;
 
 /// Builds the CORS layer from `[server.cors]` (ignores `enabled`; see [`optional_layer`]).
 pub fn layer(config: &CorsConfig) -> CorsLayer {
