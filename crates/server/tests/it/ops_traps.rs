@@ -13,30 +13,9 @@ use mastra_server::app::{self, Server};
 use mastra_server::config::{Config, ConfigError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::support::{Captured, PROCESS_SIGNALS, client, serve_with_connect_info as serve_app};
+
 const SECRET: &str = "ops-traps-secret-0123456789abcdef0123456789";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-}
-
-async fn serve_app(router: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
-}
 
 /// Writes one request target byte for byte (a client library would re-encode `[`, `%00`, ...)
 /// and returns the status code.
@@ -59,25 +38,6 @@ async fn raw_get(addr: SocketAddr, target: &str) -> u16 {
 
 // ---------------------------------------------------------------------------------------------
 // Request logs
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
-    }
-}
 
 const MARKER: &str = "OPSTRAPMARKER7f3a";
 
@@ -381,6 +341,8 @@ async fn assert_forwarded_for(
 
 #[tokio::test]
 async fn server_run_appends_the_client_address_on_plain_http() {
+    // the SIGTERM test of `http_plumbing` would stop this `Server::run`
+    let _signals = PROCESS_SIGNALS.lock().await;
     let (upstream, seen) = recording_upstream().await;
     let mut cfg = Config::from_toml_str(&proxy_toml(&upstream, ""), "xff.toml").expect("config");
     // as `mastra serve --port 0` does: a free port, set after validation
@@ -394,6 +356,8 @@ async fn server_run_appends_the_client_address_on_plain_http() {
 
 #[tokio::test]
 async fn server_run_appends_the_client_address_on_tls() {
+    // the SIGTERM test of `http_plumbing` would stop this `Server::run`
+    let _signals = PROCESS_SIGNALS.lock().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
         .expect("self-signed cert");

@@ -11,6 +11,8 @@ use mastra_server::config::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support::{self, start_app as start};
+
 fn rsa_key() -> EncodingKey {
     let pem = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -45,19 +47,7 @@ async fn jwks_server() -> String {
             get(move || async move { axum::Json(d1) }),
         )
         .route("/jwks", get(move || async move { axum::Json(doc) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
-}
-
-async fn start(toml: &str) -> String {
-    let cfg = Config::from_toml_str(toml, "test.toml").unwrap();
-    let router = app::build(&cfg).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
+    format!("http://{}", support::serve(router).await)
 }
 
 async fn status(base: &str, token: &str) -> StatusCode {

@@ -3,34 +3,21 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mastra_server::app;
 use mastra_server::config::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support::{self, start_app as start};
+
 const SECRET: &str = "e2e-secret-0123456789abcdef0123456789abcdef";
 
 fn token(claims: Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    support::hs256_token(SECRET.as_bytes(), &claims)
 }
 
 fn user_token() -> String {
     token(json!({"sub": "u1", "role": "user"}))
-}
-
-async fn start(toml: &str) -> String {
-    let cfg = Config::from_toml_str(toml, "test.toml").unwrap();
-    let router = app::build(&cfg).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}")
 }
 
 fn base_toml(extra: &str) -> String {

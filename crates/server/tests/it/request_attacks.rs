@@ -12,23 +12,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-mod common;
-
-use common::raw_http::{Raw, send};
 use mastra_server::app;
 use mastra_server::config::Config;
 use serde_json::{Value, json};
 
+use crate::support::raw_http::{Raw, send};
+use crate::support::{self, serve_with_connect_info};
+
 const SECRET: &str = "attack-secret-0123456789abcdef0123456789abcdef";
 
 fn token(claims: Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    support::hs256_token(SECRET.as_bytes(), &claims)
 }
 
 fn good() -> String {
@@ -36,12 +30,10 @@ fn good() -> String {
 }
 
 fn forged() -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
+    support::hs256_token(
+        b"not-the-secret-not-the-secret-not-the-secret",
         &json!({"sub": "u1"}),
-        &EncodingKey::from_secret(b"not-the-secret-not-the-secret-not-the-secret"),
     )
-    .unwrap()
 }
 
 /// An upstream for the protected proxy route that counts every request reaching it.
@@ -55,9 +47,7 @@ async fn upstream() -> (String, Arc<AtomicUsize>) {
             axum::Json(json!({"upstream": true}))
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = support::serve(app).await;
     (format!("http://{addr}"), hits)
 }
 
@@ -98,16 +88,7 @@ proxy = "{up}"
     );
     let cfg = Config::from_toml_str(&toml, "attacks.toml").unwrap();
     let router = app::build(&cfg).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    let addr = serve_with_connect_info(router).await;
     App {
         addr,
         upstream_hits,
@@ -674,16 +655,7 @@ json = {{ custom = "protected" }}
     );
     let cfg = Config::from_toml_str(&toml, "order.toml").unwrap();
     let router = app::build(&cfg).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    let addr = serve_with_connect_info(router).await;
     let r = raw(addr, "GET", b"/things/1", &[]).await;
     assert_eq!(r.status, 200, "ALL route is open: {r:?}");
     let r = raw(addr, "POST", b"/things/1", &[]).await;

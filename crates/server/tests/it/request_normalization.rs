@@ -9,23 +9,20 @@
 
 use std::sync::{Arc, Mutex};
 
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-mod common;
-
-use common::raw_http::{Raw, send};
 use mastra_server::app;
 use mastra_server::config::Config;
 use serde_json::{Value, json};
 
+use crate::support::raw_http::{Raw, send};
+use crate::support::{self, serve_with_connect_info};
+
 const SECRET: &str = "normalize-secret-0123456789abcdef0123456789abcdef";
 
 fn token(role: &str) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
+    support::hs256_token(
+        SECRET.as_bytes(),
         &json!({"sub": format!("{role}-1"), "role": role}),
-        &EncodingKey::from_secret(SECRET.as_bytes()),
     )
-    .unwrap()
 }
 
 /// What the recording upstream saw: (method, path, query, headers).
@@ -52,9 +49,7 @@ async fn recording_upstream() -> (String, Seen) {
             axum::Json(json!({"upstream": req.uri().path()}))
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = support::serve(app).await;
     (format!("http://{addr}"), seen)
 }
 
@@ -131,16 +126,7 @@ proxy = "{up}/privbase"
     );
     let cfg = Config::from_toml_str(&toml, "normalize.toml").unwrap();
     let router = app::build(&cfg).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap()
-    });
+    let addr = serve_with_connect_info(router).await;
     App { addr, seen }
 }
 

@@ -2,7 +2,6 @@
 //! the reverse proxy, health/welcome/OpenAPI, request logs, TLS, shutdown.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,28 +15,7 @@ use mastra_server::config::{Config, CorsConfig, CorsOrigin, TlsConfig};
 use mastra_server::http::{self as plumbing, cors, custom_routes, limits, logging, openapi, tls};
 use serde_json::{Value, json};
 
-async fn spawn(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .expect("serve");
-    });
-    addr
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-}
+use crate::support::{Captured, PROCESS_SIGNALS, client, serve_with_connect_info as spawn};
 
 fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
@@ -793,19 +771,6 @@ fn redact_uri_hides_tokens() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn request_logs_carry_status_and_no_credentials() {
     let captured = Captured::default();
@@ -967,6 +932,8 @@ fn tls_errors_name_the_file() {
 
 #[tokio::test]
 async fn shutdown_signal_resolves_on_sigterm() {
+    // no `Server::run` of another test may see this SIGTERM
+    let _signals = PROCESS_SIGNALS.lock().await;
     let mut signal = Box::pin(plumbing::shutdown::signal());
     // first poll installs the handlers
     assert!(futures::poll!(signal.as_mut()).is_pending());

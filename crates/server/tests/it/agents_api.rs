@@ -14,12 +14,11 @@ use mastra_server::api::router;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support;
+
 async fn serve(registry: Registry) -> String {
     let app = Router::new().nest("/api", router(Arc::new(registry)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/api")
+    format!("http://{}/api", support::serve(app).await)
 }
 
 async fn demo() -> (String, reqwest::Client) {

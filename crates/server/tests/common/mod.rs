@@ -1,3 +1,0 @@
-//! Helpers shared by the black-box tests of this crate.
-
-pub mod raw_http;
