@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs the npm packages the tests drive when they are
 # missing, then runs the whole Rust test suite. Extra arguments go to `cargo test`.
-#   tests/js-client      the official @mastra/client-js + Node 22 (crates/cli/tests/js_client.rs)
+#   tests/js-client      the official @mastra/client-js + Node 22 (crates/cli/tests/it/js_client.rs)
 #   tests/oidc-provider  a certified OpenID provider for the OIDC end-to-end tests (if present)
 # The npm registry is needed only the first time (or after a package-lock.json change).
 set -euo pipefail

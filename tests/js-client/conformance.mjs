@@ -12,7 +12,7 @@
 // {step, ok: false, ms, requests, error: {class, status, statusText, message, body}} when the
 // client threw. `requests` counts the HTTP requests the client made during the step (through
 // the client's `fetch` option), so retries are visible. The last line is {step: "done"}.
-// crates/cli/tests/js_client.rs asserts on every line. Tokens are never printed.
+// crates/cli/tests/it/js_client.rs asserts on every line. Tokens are never printed.
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);

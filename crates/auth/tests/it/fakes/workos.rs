@@ -2,7 +2,6 @@
 //! `GET /user_management/organization_memberships?user_id=&limit=&after=`, speaking WorkOS's
 //! JSON shapes and status codes (user objects, list objects with `list_metadata`, errors
 //! `{"message", "code"}`). It can go down (500), be slow, and counts requests.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

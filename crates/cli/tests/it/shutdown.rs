@@ -11,7 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mastra");
+use crate::support::BIN;
 
 /// An upstream that answers every request with a chunked head and one chunk, then holds the
 /// connection open without ever ending the body.

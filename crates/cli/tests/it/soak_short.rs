@@ -4,7 +4,7 @@
 //! transport errors, no panic, RSS growth within 64 MiB. The long run is
 //! `cargo run --release -p mastra-cli --example soak -- --duration 300 --outage` (SECURITY.md).
 
-#[path = "../examples/soak.rs"]
+#[path = "../../examples/soak.rs"]
 mod soak;
 
 use std::time::Duration;

@@ -2,16 +2,15 @@
 //! memberships), verification reasons directly and authorization through the real auth layer
 //! over HTTP.
 
-mod fakes;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fakes;
+use crate::fakes::jwks::{jwk, now, sign, sign_with};
+use crate::fakes::workos::WorkosFake;
 use axum::Router;
 use axum::routing::get;
-use fakes::jwks::{jwk, now, sign, sign_with};
-use fakes::workos::WorkosFake;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mastra_auth::jwt::Rejection;
 use mastra_auth::providers::workos::{WorkosConfig, WorkosProvider};

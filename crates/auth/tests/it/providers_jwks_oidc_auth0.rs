@@ -2,14 +2,13 @@
 //! path, every reject reason, backend failures, discovery checks, config errors, and the HTTP
 //! pipeline answering 401/403/503.
 
-mod fakes;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fakes;
+use crate::fakes::jwks::{Behavior, JwksFake, jwk, jwk_from, now, sign, sign_with};
 use axum::Router;
 use axum::routing::get;
-use fakes::jwks::{Behavior, JwksFake, jwk, jwk_from, now, sign, sign_with};
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use mastra_auth::idp_http::IdpClientConfig;

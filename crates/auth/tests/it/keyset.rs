@@ -1,12 +1,12 @@
 //! The key-set engine against a local JWKS fake: caching, single-flight, rotation, rate limits,
 //! stale-if-error, Cache-Control, ETag, formats, tenant isolation.
 
-mod fakes;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fakes::jwks::{Behavior, JwksFake, cert_map, jwk, jwk_from, now, sign, sign_with, without_alg};
+use crate::fakes::jwks::{
+    Behavior, JwksFake, cert_map, jwk, jwk_from, now, sign, sign_with, without_alg,
+};
 use jsonwebtoken::Algorithm;
 use mastra_auth::AuthError;
 use mastra_auth::idp_http::{IdpClient, IdpClientConfig};

@@ -2,12 +2,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mastra");
+use crate::support::{BIN, Running};
+
 const SECRET: &str = "cli-test-secret-0123456789abcdef0123456789";
 
 fn mastra(dir: &Path, args: &[&str]) -> (i32, String, String) {
@@ -23,15 +24,6 @@ fn mastra(dir: &Path, args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Starts `mastra serve --port 0` and returns (process, base URL, printed stdout lines).

@@ -13,18 +13,17 @@
 //! `Content-Length`), so the shared fakes stay as they are; the well-behaved halves of each
 //! scenario use the shared fakes.
 
-mod fakes;
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::fakes;
+use crate::fakes::google::GoogleTokenFake;
+use crate::fakes::jwks::{JwksFake, cert_map, fixture, jwk, jwk_from, now, sign, sign_with};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
-use fakes::google::GoogleTokenFake;
-use fakes::jwks::{JwksFake, cert_map, fixture, jwk, jwk_from, now, sign, sign_with};
 use jsonwebtoken::Algorithm;
 use mastra_auth::google_oauth::DATASTORE_SCOPE;
 use mastra_auth::idp_http::IdpClientConfig;

@@ -9,7 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mastra");
+use crate::support::{BIN, Running};
 
 // Every secret is a distinctive string, so a hit in the output can only be a leak.
 const JWT_SECRET: &str = "jwt-secret-QmFzZTY0U2VjcmV0VmFsdWUxMjM0NTY3ODkw";
@@ -139,15 +139,6 @@ async fn gotrue_fake() -> (String, Lines) {
 
 // ---------------------------------------------------------------------------------------------
 // The binary
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 type Lines = Arc<Mutex<Vec<String>>>;
 

@@ -3,13 +3,12 @@
 //! input, nothing verifies unless the holder of the key signed exactly those bytes, and
 //! `check_claims` agrees with an exact reference on generated numeric dates.
 
-mod common_keys;
-
 use std::time::Duration;
 
+use crate::common_keys;
+use crate::common_keys::{SECRET, fixture};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common_keys::{SECRET, fixture};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use mastra_auth::jwt::{self, ClaimsPolicy, Rejection, VerifyKey};
 use mastra_auth::providers::jwt::{JwtProvider, JwtProviderConfig, public_key_from_pem};

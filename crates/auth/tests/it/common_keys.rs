@@ -1,5 +1,4 @@
 //! Test helpers shared by the auth integration tests: fixture keys and token minting.
-#![allow(dead_code)]
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::Value;

@@ -3,7 +3,6 @@
 //! shapes and status codes (`{"data": [...], "total_count": N}`; errors
 //! `{"errors": [{"message", "long_message", "code"}]}`). It can go down (503), be slow, and
 //! counts requests.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

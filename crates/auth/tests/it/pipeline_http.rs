@@ -1,15 +1,13 @@
 //! The auth pipeline (steps 1-8 in ARCHITECTURE.md), step by step, over real HTTP through the
 //! tower layer.
 
-mod common_keys;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::common_keys::*;
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use common_keys::*;
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use mastra_auth::pattern::{MethodSet, RoutePattern};

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mastra");
+use crate::support::BIN;
+
 const SECRET: &str = "first-hour-secret-0123456789abcdef0123456789";
 const API_KEY: &str = "sk_test_first_hour_aaaaaaaaaaaaaaaaaaaaaaaa";
 

@@ -2,11 +2,9 @@
 //! `jsonwebtoken::crypto::verify` does: same accepts, same refusals, same reasons, for every
 //! algorithm, both RSA key encodings (DER from PEM, n/e from a JWK) and misbound keys.
 
-mod common_keys;
-
+use crate::common_keys::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common_keys::*;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use mastra_auth::jwt::{self, VerifyKey};

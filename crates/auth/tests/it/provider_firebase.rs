@@ -2,16 +2,14 @@
 //! OAuth token endpoint (which verifies the service-account assertion) and Firestore: ID-token
 //! rules one by one, and `user_access/{uid}` authorization through the real `Auth` layer over HTTP.
 
-mod fakes;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fakes::firestore::{FirestoreBehavior, FirestoreFake};
+use crate::fakes::google::{GoogleTokenFake, TokenBehavior};
+use crate::fakes::jwks::{Behavior, JwksFake, cert_map, fixture, now, sign_with};
 use axum::Router;
 use axum::routing::get;
-use fakes::firestore::{FirestoreBehavior, FirestoreFake};
-use fakes::google::{GoogleTokenFake, TokenBehavior};
-use fakes::jwks::{Behavior, JwksFake, cert_map, fixture, now, sign_with};
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use mastra_auth::google_oauth::{DATASTORE_SCOPE, ServiceAccount};

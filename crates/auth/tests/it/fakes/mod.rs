@@ -1,7 +1,6 @@
 //! Local fakes of identity-provider endpoints, started on loopback by the tests that use them.
 //!
-//! Include with `mod fakes;` from a test file. Each fake lives in its own file; add siblings here.
-#![allow(dead_code)]
+//! Used as `crate::fakes` by the test modules. Each fake lives in its own file; add siblings here.
 
 pub mod clerk;
 pub mod firestore;

@@ -1,13 +1,11 @@
 //! The `jwt` provider: every accept path and every reject reason.
 
-mod common_keys;
-
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use common_keys::*;
+use crate::common_keys::*;
 use jsonwebtoken::Algorithm;
 use mastra_auth::jwt::{ClaimsPolicy, Rejection};
 use mastra_auth::providers::jwt::{JwtConfigError, JwtProvider, JwtProviderConfig};

@@ -1,16 +1,15 @@
 //! `clerk` provider against a local Clerk fake (Frontend API JWKS + Backend API memberships),
 //! verification reasons directly and authorization through the real auth layer over HTTP.
 
-mod fakes;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::fakes;
+use crate::fakes::clerk::ClerkFake;
+use crate::fakes::jwks::{jwk, now, sign, sign_with};
 use axum::Router;
 use axum::routing::get;
 use base64::Engine as _;
-use fakes::clerk::ClerkFake;
-use fakes::jwks::{jwk, now, sign, sign_with};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mastra_auth::jwt::Rejection;
 use mastra_auth::providers::clerk::{
