@@ -62,6 +62,7 @@ pub use error::KeySetError;
 pub use parse::{ParsedKeys, parse_jwks, parse_x509_map};
 pub use snapshot::Verified;
 pub use stats::KeySetStats;
+pub(crate) use weak_keys::check_rsa_modulus;
 pub use weak_keys::{MIN_RSA_BITS, ed25519_key_is_small_order};
 
 use fetch::Inner;
