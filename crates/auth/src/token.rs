@@ -61,7 +61,7 @@ impl TokenExtractor {
     ) -> Result<Option<(Cow<'a, str>, TokenSource)>, AuthError> {
         let header = from_header(&parts.headers)?;
         let query = if self.api_key_query {
-            from_query(parts.uri.query())?
+            api_key_from_query(parts.uri.query())?
         } else {
             None
         };
@@ -144,7 +144,14 @@ fn visible_ascii(value: &HeaderValue) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
-fn from_query(query: Option<&str>) -> Result<Option<Cow<'_, str>>, AuthError> {
+/// The `apiKey` query parameter. The query is split on `&` only (`;` is data) and each pair at
+/// its first `=`; a pair counts when its key is exactly `apiKey` as written (`api%4Bey` and
+/// `apikey` are other parameters), and its value is decoded by [`percent_decode`]. Empty values
+/// are no token; one value given twice is one token, two different values a conflict (400).
+///
+/// Not `url::form_urlencoded::parse`: it decodes keys too, which would make `api%4Bey=` a
+/// credential, and it decodes some malformed escapes differently (see [`percent_decode`]).
+fn api_key_from_query(query: Option<&str>) -> Result<Option<Cow<'_, str>>, AuthError> {
     let Some(query) = query else { return Ok(None) };
     let mut found: Option<Cow<'_, str>> = None;
     for pair in query.split('&') {
@@ -186,7 +193,9 @@ fn from_cookies<'a>(headers: &'a HeaderMap, names: &[&str]) -> Option<&'a str> {
     None
 }
 
-/// Decodes `%XX` escapes and `+` (form encoding) in a query value; bad escapes stay literal.
+/// Decodes `%XX` escapes and `+` (form encoding) in a query value; bad escapes stay literal and
+/// bytes that are not UTF-8 become U+FFFD. The two characters after `%` are read as a number in
+/// base 16, which may carry a sign: `%+1` is the byte 1 (`form_urlencoded` keeps `% 1`).
 fn percent_decode(s: &str) -> Cow<'_, str> {
     if !s.contains(['%', '+']) {
         return Cow::Borrowed(s);
@@ -364,6 +373,21 @@ mod tests {
             Some(("tok+en".into(), TokenSource::QueryApiKey))
         );
         assert_eq!(get(&[], "/api/x?apikey=tok").unwrap(), None);
+        // The key is matched as written, never decoded.
+        assert_eq!(get(&[], "/api/x?api%4Bey=tok").unwrap(), None);
+        assert_eq!(
+            get(&[], "/api/x?apiKey=a&api%4Bey=b").unwrap(),
+            Some(("a".into(), TokenSource::QueryApiKey))
+        );
+        assert_eq!(get(&[], "/api/x?a=1;apiKey=tok").unwrap(), None);
+        assert_eq!(
+            get(&[], "/api/x?apiKey=a+b").unwrap(),
+            Some(("a b".into(), TokenSource::QueryApiKey))
+        );
+        assert_eq!(
+            get(&[], "/api/x?apiKey&apiKey=&apiKey=t").unwrap(),
+            Some(("t".into(), TokenSource::QueryApiKey))
+        );
         assert_eq!(get(&[], "/api/x?apiKey=").unwrap(), None);
         let off = TokenExtractor {
             api_key_query: false,

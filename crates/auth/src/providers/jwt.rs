@@ -207,14 +207,13 @@ impl JwtProvider {
 /// Classifies a PEM public key and binds it to the algorithms of its type.
 pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
     if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
-        let bits = key
+        let modulus = key
             .try_get_as_bytes()
             .ok()
-            .and_then(rsa_modulus_bits)
+            .and_then(rsa_modulus)
             .ok_or_else(|| JwtConfigError::BadPublicKey("unreadable RSA key".into()))?;
-        if bits < 2048 {
-            return Err(JwtConfigError::WeakRsaKey(bits));
-        }
+        crate::keyset::check_rsa_modulus(modulus)
+            .map_err(|short| JwtConfigError::WeakRsaKey(short.bits))?;
         return Ok(VerifyKey {
             kid: None,
             algorithms: jwt::RSA_ALGORITHMS.to_vec(),
@@ -258,8 +257,9 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
     }
 }
 
-/// Bit length of the modulus of a PKCS#1 `RSAPublicKey` DER (`SEQUENCE { INTEGER n, INTEGER e }`).
-fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+/// The modulus of a PKCS#1 `RSAPublicKey` DER (`SEQUENCE { INTEGER n, INTEGER e }`), as its
+/// INTEGER's content bytes (leading zeros included).
+fn rsa_modulus(der: &[u8]) -> Option<&[u8]> {
     fn read_len(b: &[u8]) -> Option<(usize, &[u8])> {
         let (&first, rest) = b.split_first()?;
         if first < 0x80 {
@@ -284,12 +284,7 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
         return None;
     }
     let (len, rest) = read_len(rest)?;
-    let n = rest.get(..len)?;
-    let n = match n.iter().position(|&b| b != 0) {
-        Some(i) => &n[i..],
-        None => return Some(0),
-    };
-    Some(n.len() * 8 - n[0].leading_zeros() as usize)
+    rest.get(..len)
 }
 
 #[async_trait]

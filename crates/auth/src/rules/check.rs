@@ -1,4 +1,9 @@
-use super::*;
+use cel::ExecutionError;
+use cel::common::ast::{CallExpr, EntryExpr, Expr, IdedExpr, ListExpr, LiteralValue, operators};
+use cel::common::types::{CelBool, CelDouble, CelInt, CelString, CelUInt, Kind};
+
+use super::cel::cel_env;
+use super::cel_error::operator_text;
 
 /// Why a condition is refused.
 pub(super) enum Refusal {

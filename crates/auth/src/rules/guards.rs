@@ -1,4 +1,4 @@
-use super::*;
+use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue, operators};
 
 /// A path of keys below `claims`.
 type Path<'e> = Vec<&'e str>;
