@@ -87,7 +87,7 @@ impl IdpError {
 }
 
 /// Settings of [`IdpClient`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IdpClientConfig {
     /// Permit `http://` to loopback hosts (tests, local development). Never other hosts.
     pub allow_insecure_http: bool,

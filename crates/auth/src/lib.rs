@@ -3,9 +3,12 @@
 //! The pieces, one module each: [`token`] finds the credential in a request, [`jwt`] verifies
 //! JSON Web Tokens strictly, [`providers`] turn credentials into a [`User`], [`pattern`] and
 //! [`rules`] decide which paths are public and who may do what, [`policy`] combines them, and
-//! [`layer`] runs the whole pipeline in front of any axum/tower service.
+//! [`layer`] runs the whole pipeline in front of any axum/tower service. With the `serde` feature
+//! the provider config types deserialize from config tables (`config_serde`).
 
 pub mod cache;
+#[cfg(feature = "serde")]
+pub mod config_serde;
 pub mod error;
 pub mod extract;
 pub mod google_oauth;

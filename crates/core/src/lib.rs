@@ -19,6 +19,7 @@ pub mod message;
 pub mod model;
 pub mod openai;
 pub mod registry;
+pub mod spec;
 pub mod tool;
 pub mod util;
 
@@ -34,8 +35,8 @@ pub use message::{MessageError, parse_messages};
 pub use model::{
     ChatMessage, FinishReason, LanguageModel, ModelError, ModelEvent, ModelRequest, ModelResponse,
     ModelSettings, ResponseMetadata, Role, ToolCall, ToolChoice, ToolDefinition, Usage,
-    model_from_spec,
 };
 pub use openai::{OpenAiConfig, OpenAiModel};
 pub use registry::{Registry, demo_agent};
+pub use spec::model_from_spec;
 pub use tool::{Tool, ToolError, WeatherTool, builtin_tools, validate_tool_input};

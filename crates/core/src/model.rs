@@ -1,8 +1,7 @@
-//! The language-model abstraction: request/response types, stream events, errors, the
-//! [`LanguageModel`] trait and [`model_from_spec`].
+//! The language-model abstraction: request/response types, stream events, errors and the
+//! [`LanguageModel`] trait. Building a model from a spec string is [`crate::spec`]'s job.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,9 +9,6 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
-
-use crate::echo::EchoModel;
-use crate::openai::OpenAiModel;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -363,47 +359,9 @@ pub trait LanguageModel: Send + Sync {
     fn stream(&self, request: ModelRequest) -> BoxStream<'static, Result<ModelEvent, ModelError>>;
 }
 
-/// The model spec forms [`model_from_spec`] accepts.
-pub const SUPPORTED_MODEL_SPECS: &str = "`builtin/echo` (offline) and `openai/<model>` (any OpenAI-compatible Chat Completions endpoint: OPENAI_BASE_URL, OPENAI_API_KEY)";
-
-/// Builds a model from a spec string: `builtin/echo` or `openai/<model>`.
-pub fn model_from_spec(spec: &str) -> Result<Arc<dyn LanguageModel>, ModelError> {
-    let unsupported = || ModelError::UnsupportedSpec {
-        spec: spec.to_string(),
-        supported: SUPPORTED_MODEL_SPECS,
-    };
-    let (provider, model) = spec.trim().split_once('/').ok_or_else(unsupported)?;
-    match (provider, model) {
-        ("builtin", "echo") => Ok(Arc::new(EchoModel::new())),
-        ("openai", m) if !m.trim().is_empty() => Ok(Arc::new(OpenAiModel::from_env(m.trim())?)),
-        _ => Err(unsupported()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spec_parsing() {
-        let echo = model_from_spec("builtin/echo").unwrap();
-        assert_eq!((echo.provider(), echo.model_id()), ("builtin", "echo"));
-        for bad in [
-            "",
-            "echo",
-            "builtin/other",
-            "anthropic/claude",
-            "openai/",
-            "openai",
-        ] {
-            let err = model_from_spec(bad).err().unwrap();
-            let msg = err.to_string();
-            assert!(
-                msg.contains("builtin/echo") && msg.contains("openai/<model>"),
-                "{msg}"
-            );
-        }
-    }
 
     #[test]
     fn finish_reason_wire_names() {

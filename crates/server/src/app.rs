@@ -12,47 +12,9 @@ use mastra_auth::{Auth, AuthProvider};
 use mastra_core::{Agent, Registry, builtin_tools, model_from_spec};
 use serde::Deserialize;
 
+pub use crate::build_error::BuildError;
 use crate::config::{ApiRouteConfig, Config, MethodOrAll};
 use crate::http;
-
-/// Why the app could not be built from a (parsed) config. Messages name the setting.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// An auth setting is unusable.
-    #[error("{key}: {message}")]
-    Auth {
-        /// Dotted key.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A provider refused its settings (the message names the setting).
-    #[error("{0}")]
-    Provider(String),
-    /// An agent setting is unusable.
-    #[error("{key}: {message}")]
-    Agent {
-        /// Dotted key.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// A custom route is unusable.
-    #[error("api_routes: {0}")]
-    Routes(String),
-    /// TLS material is unusable.
-    #[error("server.tls: {0}")]
-    Tls(String),
-    /// The listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// Address tried.
-        addr: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 fn auth_err(key: impl Into<String>, message: impl ToString) -> BuildError {
     BuildError::Auth {
@@ -73,7 +35,7 @@ fn patterns(values: &[toml::Value], key: &str) -> Result<PatternList, BuildError
 
 /// The provider named by `[auth]`, or `None` for `provider = "none"`.
 pub fn build_provider(cfg: &Config) -> Result<Option<Arc<dyn AuthProvider>>, BuildError> {
-    crate::providers::build(cfg)
+    crate::auth_provider::build(cfg)
 }
 
 fn route_flag(r: &ApiRouteConfig) -> Result<RouteFlag, BuildError> {

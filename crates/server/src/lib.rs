@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth_provider;
+pub mod build_error;
 pub mod config;
 pub mod http;
-pub mod providers;

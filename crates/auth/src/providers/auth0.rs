@@ -29,7 +29,16 @@ pub const AUTH0_DOMAIN_ENV: &str = "AUTH0_DOMAIN";
 pub const AUTH0_AUDIENCE_ENV: &str = "AUTH0_AUDIENCE";
 
 /// Settings of the Auth0 provider.
-#[derive(Debug, Clone)]
+///
+/// With the `serde` feature it deserializes from a `[auth.auth0]` table with the keys `name`,
+/// `domain`, `audience`, `jwks_uri`, `base_url`, `leeway` and `allow_insecure_http` (for
+/// `http.allow_insecure_http`); unknown keys are errors, the other settings keep their defaults.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct Auth0Config {
     /// Provider name (default `auth0`).
     pub name: String,
@@ -44,20 +53,37 @@ pub struct Auth0Config {
     /// issuer stays `https://{domain}/`.
     pub base_url: Option<String>,
     /// Clock-skew allowance for `exp`/`nbf`/`iat`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub leeway: Duration,
     /// Largest accepted token in bytes.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub max_token_bytes: usize,
     /// Verified-token cache capacity (0 disables it).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_capacity: u64,
     /// Longest a verified token is trusted from the cache.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_max_ttl: Duration,
     /// HTTP client settings (timeouts, size cap, `allow_insecure_http`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "allow_insecure_http",
+            deserialize_with = "crate::config_serde::insecure_http"
+        )
+    )]
     pub http: IdpClientConfig,
     /// Key-set lifetimes and refresh limits.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub key_set: KeySetTiming,
     /// Provider-specific public paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub public: PatternList,
     /// Provider-specific protected paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub protected: PatternList,
 }
 
@@ -99,12 +125,19 @@ impl Auth0Config {
     /// Defaults filled through `lookup` (an environment, a test map).
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let mut c = Self::default();
-        c.fill_from_env_with(lookup);
+        c.fill_from_env(lookup);
         c
     }
 
-    /// Fills the settings left empty from `lookup`; settings already set win.
+    /// Same as [`Auth0Config::fill_from_env`].
     pub fn fill_from_env_with(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        self.fill_from_env(lookup);
+    }
+
+    /// Fills the settings left empty (or blank) through `lookup`: `domain` from `AUTH0_DOMAIN`,
+    /// `audience` from `AUTH0_AUDIENCE`, both trimmed; settings already set win, blank
+    /// variables count as unset.
+    pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         let get = |k: &str| {
             lookup(k)
                 .map(|v| v.trim().to_owned())

@@ -66,7 +66,17 @@ pub const ENV_ORGANIZATION_ID: &str = "CLERK_ORGANIZATION_ID";
 pub const ENV_ORGANIZATION_SLUG: &str = "CLERK_ORGANIZATION_SLUG";
 
 /// Settings of the Clerk provider.
-#[derive(Clone)]
+///
+/// With the `serde` feature it deserializes from a `[auth.clerk]` table with the keys `name`,
+/// `jwks_uri`, `secret_key`, `publishable_key`, `issuer`, `authorized_parties` (a string or a
+/// list), `organization_id`, `organization_slug`, `api_base`, `allow_insecure_http` and `leeway`;
+/// unknown keys are errors, the other settings keep their defaults.
+#[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct ClerkConfig {
     /// Provider name (default `clerk`).
     pub name: String,
@@ -79,34 +89,51 @@ pub struct ClerkConfig {
     /// Explicit issuer, overriding the one decoded from the publishable key (tests, proxies).
     pub issuer: Option<String>,
     /// Accepted `aud` values; empty = not checked (Clerk session tokens carry none by default).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub audience: Vec<String>,
     /// Accepted `azp` values (origins of your frontends); empty = not checked.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::one_or_many")
+    )]
     pub authorized_parties: Vec<String>,
     /// Restrict access to members of this organization id (`CLERK_ORGANIZATION_ID`).
     pub organization_id: Option<String>,
     /// Restrict access to members of the organization with this slug (`CLERK_ORGANIZATION_SLUG`).
     pub organization_slug: Option<String>,
     /// Accept tokens of sessions still in the `pending` state (default false).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub allow_pending_sessions: bool,
     /// Backend API base URL (default [`DEFAULT_API_BASE`]).
     pub api_base: String,
     /// Permit plain HTTP to loopback hosts (tests, local fakes).
     pub allow_insecure_http: bool,
     /// Total timeout of each call to Clerk (key set and Backend API).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub http_timeout: Duration,
     /// Clock-skew allowance for `exp`/`nbf`/`iat`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub leeway: Duration,
     /// Largest accepted token in bytes.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub max_token_bytes: usize,
     /// Verified-token cache capacity (0 disables it).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_capacity: u64,
     /// Longest a verified token is trusted from the cache.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_max_ttl: Duration,
     /// How long a membership answer is reused per user.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub membership_cache_ttl: Duration,
     /// Provider-specific public paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub public: PatternList,
     /// Provider-specific protected paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub protected: PatternList,
 }
 
@@ -174,8 +201,11 @@ impl ClerkConfig {
         cfg
     }
 
-    /// Fills fields left unset (or empty) from the environment variables named in
-    /// [`ClerkConfig::from_env_with`]; set fields win. Empty variables count as unset.
+    /// Fills fields left unset (or empty) through `lookup`: `jwks_uri` from `CLERK_JWKS_URI`,
+    /// `secret_key` from `CLERK_SECRET_KEY`, `publishable_key` from `CLERK_PUBLISHABLE_KEY`, and,
+    /// only when neither is set, `organization_id` from `CLERK_ORGANIZATION_ID` and
+    /// `organization_slug` from `CLERK_ORGANIZATION_SLUG`. Set fields win; blank variables count
+    /// as unset.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         fill(&mut self.jwks_uri, &lookup, ENV_JWKS_URI);
         fill(&mut self.secret_key, &lookup, ENV_SECRET_KEY);

@@ -65,7 +65,17 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b')');
 
 /// Settings of the Firebase provider.
-#[derive(Clone)]
+///
+/// With the `serde` feature it deserializes from a `[auth.firebase]` table with the keys `name`,
+/// `project_id`, `service_account`, `database_id`, `certs_url`, `token_uri`, `firestore_base_url`,
+/// `allow_insecure_http` and `leeway`; unknown keys are errors, the other settings keep their
+/// defaults.
+#[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct FirebaseConfig {
     /// Provider name (default `firebase`).
     pub name: String,
@@ -87,20 +97,31 @@ pub struct FirebaseConfig {
     /// Permit `http://` to loopback hosts (tests, emulators).
     pub allow_insecure_http: bool,
     /// Connect timeout for Google calls.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub connect_timeout: Duration,
     /// Total timeout per call.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub timeout: Duration,
     /// Clock-skew allowance.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub leeway: Duration,
     /// Largest accepted token in bytes.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub max_token_bytes: usize,
     /// Verified-token cache capacity (0 disables the cache).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_capacity: u64,
     /// Longest a verified token is trusted from the cache.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_max_ttl: Duration,
     /// Provider-specific public paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub public: PatternList,
     /// Provider-specific protected paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub protected: PatternList,
 }
 
@@ -148,10 +169,10 @@ impl Default for FirebaseConfig {
 }
 
 impl FirebaseConfig {
-    /// Fills unset fields from the environment through `lookup`: `service_account` from
-    /// `FIREBASE_SERVICE_ACCOUNT`, then `GOOGLE_APPLICATION_CREDENTIALS`; `database_id` from
-    /// `FIRESTORE_DATABASE_ID`, then `FIREBASE_DATABASE_ID`. Empty values count as unset.
-    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+    /// Fills unset fields through `lookup`: `service_account` from `FIREBASE_SERVICE_ACCOUNT`,
+    /// then `GOOGLE_APPLICATION_CREDENTIALS`; `database_id` from `FIRESTORE_DATABASE_ID`, then
+    /// `FIREBASE_DATABASE_ID`. Set fields win; blank variables count as unset.
+    pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         if self.service_account.is_none() {
             self.service_account =
@@ -160,6 +181,11 @@ impl FirebaseConfig {
         if self.database_id.is_none() {
             self.database_id = get("FIRESTORE_DATABASE_ID").or_else(|| get("FIREBASE_DATABASE_ID"));
         }
+    }
+
+    /// [`FirebaseConfig::fill_from_env`], by value.
+    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        self.fill_from_env(lookup);
         self
     }
 

@@ -20,6 +20,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 
 const HMAC_ALGS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
 
+/// Environment variables consulted, in order, for an unset [`JwtProviderConfig::secret`].
+pub const SECRET_ENV_VARS: [&str; 2] = ["MASTRA_JWT_SECRET", "JWT_AUTH_SECRET"];
+
 /// Settings of the shared-secret / public-key JWT provider.
 #[derive(Clone)]
 pub struct JwtProviderConfig {
@@ -81,6 +84,16 @@ impl JwtProviderConfig {
         Self {
             secret: Some(secret.into()),
             ..Self::default()
+        }
+    }
+
+    /// Fills an unset `secret` through `lookup` from the first non-empty variable of
+    /// [`SECRET_ENV_VARS`] (`MASTRA_JWT_SECRET`, then `JWT_AUTH_SECRET`); a set secret wins.
+    pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        if self.secret.is_none() {
+            self.secret = SECRET_ENV_VARS
+                .iter()
+                .find_map(|name| lookup(name).filter(|v| !v.is_empty()));
         }
     }
 }

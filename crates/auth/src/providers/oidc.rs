@@ -29,7 +29,17 @@ use crate::providers::jwks::{KeySetProviderError, KeySetVerifier, check_algorith
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 /// Settings of the OIDC provider.
-#[derive(Debug, Clone)]
+///
+/// With the `serde` feature it deserializes from a `[auth.oidc]` table with the keys `name`,
+/// `issuer`, `audience`, `client_id`, `jwks_uri`, `discovery_url`, `algorithms`, `leeway` and
+/// `allow_insecure_http` (for `http.allow_insecure_http`); unknown keys are errors, the other
+/// settings keep their defaults.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct OidcConfig {
     /// Provider name (default `oidc`).
     pub name: String,
@@ -45,22 +55,43 @@ pub struct OidcConfig {
     /// `{issuer}/.well-known/openid-configuration`); the issuer check still applies.
     pub discovery_url: Option<String>,
     /// Restricts the accepted algorithms (default: whatever each key's type allows).
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::algorithms")
+    )]
     pub algorithms: Option<Vec<Algorithm>>,
     /// Clock-skew allowance for `exp`/`nbf`/`iat`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub leeway: Duration,
     /// Largest accepted token in bytes.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub max_token_bytes: usize,
     /// Verified-token cache capacity (0 disables it).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_capacity: u64,
     /// Longest a verified token is trusted from the cache.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_max_ttl: Duration,
     /// HTTP client settings (timeouts, size cap, `allow_insecure_http`).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "allow_insecure_http",
+            deserialize_with = "crate::config_serde::insecure_http"
+        )
+    )]
     pub http: IdpClientConfig,
     /// Key-set lifetimes and refresh limits.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub key_set: KeySetTiming,
     /// Provider-specific public paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub public: PatternList,
     /// Provider-specific protected paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub protected: PatternList,
 }
 
@@ -94,6 +125,12 @@ impl OidcConfig {
             audience: Some(audience.into()),
             ..Self::default()
         }
+    }
+
+    /// Reads no environment variable: every setting of this provider comes from its config.
+    /// Present so that every provider config is completed the same way.
+    pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
+        let _ = lookup;
     }
 }
 

@@ -67,7 +67,16 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Settings of the Supabase provider.
-#[derive(Clone)]
+///
+/// With the `serde` feature it deserializes from a `[auth.supabase]` table with the keys `name`,
+/// `url`, `anon_key`, `jwt_secret`, `verify_locally_with_jwks`, `jwks_uri`, `allow_insecure_http`,
+/// `leeway` and `cache_ttl`; unknown keys are errors, the other settings keep their defaults.
+#[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct SupabaseConfig {
     /// Provider name (default `supabase`).
     pub name: String,
@@ -84,21 +93,35 @@ pub struct SupabaseConfig {
     /// Permit `http://` to loopback hosts (tests, local Supabase CLI stacks).
     pub allow_insecure_http: bool,
     /// Connect timeout for GoTrue / PostgREST / JWKS calls.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub connect_timeout: Duration,
     /// Total timeout per call.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub timeout: Duration,
     /// Clock-skew allowance.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub leeway: Duration,
     /// Largest accepted token in bytes.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub max_token_bytes: usize,
     /// How long a remote lookup (or a local verification) is cached; at most
     /// [`MAX_REMOTE_CACHE_TTL`] for remote lookups.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub cache_ttl: Duration,
     /// Verified-token cache capacity (0 disables the cache).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_capacity: u64,
     /// Provider-specific public paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub public: PatternList,
     /// Provider-specific protected paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub protected: PatternList,
 }
 
@@ -152,9 +175,10 @@ impl SupabaseConfig {
         }
     }
 
-    /// Fills unset fields from `SUPABASE_URL`, `SUPABASE_ANON_KEY` and `SUPABASE_JWT_SECRET`
-    /// looked up with `lookup` (empty values count as unset).
-    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+    /// Fills unset fields through `lookup`: `url` from `SUPABASE_URL`, `anon_key` from
+    /// `SUPABASE_ANON_KEY`, `jwt_secret` from `SUPABASE_JWT_SECRET`. Set fields win; blank
+    /// variables count as unset.
+    pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
         if self.url.is_none() {
             self.url = get("SUPABASE_URL");
@@ -165,6 +189,11 @@ impl SupabaseConfig {
         if self.jwt_secret.is_none() {
             self.jwt_secret = get("SUPABASE_JWT_SECRET");
         }
+    }
+
+    /// [`SupabaseConfig::fill_from_env`], by value.
+    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        self.fill_from_env(lookup);
         self
     }
 

@@ -69,7 +69,18 @@ pub const MAPPED_KEYS: [&str; 6] = [
 ];
 
 /// Settings of the WorkOS provider.
-#[derive(Clone)]
+///
+/// With the `serde` feature it deserializes from a `[auth.workos]` table with the keys `name`,
+/// `api_key`, `client_id`, `redirect_uri`, `api_base`, `jwks_uri`, `issuer`, `audience` (a string
+/// or a list), `fetch_memberships`, `trust_jwt_claims`, `jwt_claims`, `require_admin_role`,
+/// `allow_insecure_http` and `leeway`; unknown keys are errors, the other settings keep their
+/// defaults.
+#[derive(Clone, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(deny_unknown_fields, default)
+)]
 pub struct WorkosConfig {
     /// Provider name (default `workos`).
     pub name: String,
@@ -86,6 +97,10 @@ pub struct WorkosConfig {
     /// Accepted issuer (default: `{api_base}` or `{api_base}/user_management/{client_id}`).
     pub issuer: Option<String>,
     /// Accepted `aud` values; empty = not checked.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::one_or_many")
+    )]
     pub audience: Vec<String>,
     /// Read the user's organization memberships into `claims.memberships`.
     pub fetch_memberships: bool,
@@ -99,20 +114,31 @@ pub struct WorkosConfig {
     /// Permit plain HTTP to loopback hosts (tests, local fakes).
     pub allow_insecure_http: bool,
     /// Total timeout of each call to WorkOS (key set and API).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub http_timeout: Duration,
     /// Clock-skew allowance for `exp`/`nbf`/`iat`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(deserialize_with = "crate::config_serde::duration")
+    )]
     pub leeway: Duration,
     /// Largest accepted token in bytes.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub max_token_bytes: usize,
     /// Verified-token cache capacity (0 disables it); caches the verified claims only.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_capacity: u64,
     /// Longest a verified token is trusted from the cache.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub cache_max_ttl: Duration,
     /// How long a user record and a membership list are reused.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub user_cache_ttl: Duration,
     /// Provider-specific public paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub public: PatternList,
     /// Provider-specific protected paths.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub protected: PatternList,
 }
 
@@ -179,7 +205,9 @@ impl WorkosConfig {
         cfg
     }
 
-    /// Fills fields left unset (or empty) from the environment; set fields win.
+    /// Fills fields left unset (or empty) through `lookup`: `api_key` from `WORKOS_API_KEY`,
+    /// `client_id` from `WORKOS_CLIENT_ID`, `redirect_uri` from `WORKOS_REDIRECT_URI`. Set fields
+    /// win; blank variables count as unset.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
         fill(&mut self.api_key, &lookup, ENV_API_KEY);
         fill(&mut self.client_id, &lookup, ENV_CLIENT_ID);

@@ -2,10 +2,12 @@
 //! plus lenient scalar readers so `port = "${PORT}"` works after `${VAR}` substitution.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+
+/// Parses a humantime duration such as `"180s"`, `"3m"`, `"1h 30m"`, `"250ms"`.
+pub use mastra_auth::config_serde::parse_duration;
 
 /// A size in bytes, written in `mastra.toml` as an integer or a string with a unit
 /// (`"4.5MB"`, `"512 KiB"`); KB = KiB = 1024 and MB = MiB = 1024², as in Mastra.
@@ -84,13 +86,6 @@ pub fn parse_byte_size(input: &str) -> Result<u64, String> {
     Ok(bytes as u64)
 }
 
-/// Parses a humantime duration such as `"180s"`, `"3m"`, `"1h 30m"`, `"250ms"`.
-pub fn parse_duration(input: &str) -> Result<Duration, String> {
-    humantime::parse_duration(input.trim()).map_err(|e| {
-        format!("invalid duration `{input}` ({e}): write a number with a unit, e.g. \"180s\", \"3m\", \"250ms\"")
-    })
-}
-
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct V;
@@ -115,30 +110,8 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
-/// Deserializes a humantime duration string (`"180s"`).
-pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = Duration;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a duration string such as \"180s\" or \"3m\"")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
-            parse_duration(v).map_err(E::custom)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-            Err(E::custom(format!(
-                "a bare number ({v}) is ambiguous: write the duration with a unit, e.g. \"{v}s\" or \"{v}ms\""
-            )))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-            Err(E::custom(format!(
-                "a bare number ({v}) is ambiguous: write the duration with a unit, e.g. \"{v}s\" or \"{v}ms\""
-            )))
-        }
-    }
-    d.deserialize_any(V)
-}
+/// Deserializes a humantime duration string (`"180s"`), as the auth crate's provider configs do.
+pub(crate) use mastra_auth::config_serde::duration as de_duration;
 
 /// Deserializes an unsigned integer given as a TOML integer or as a decimal string
 /// (so a substituted `"${PORT}"` works).
@@ -226,6 +199,8 @@ mod tests {
 
     #[test]
     fn durations() {
+        use std::time::Duration;
+
         assert_eq!(parse_duration("180s"), Ok(Duration::from_secs(180)));
         assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
