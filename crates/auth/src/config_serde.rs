@@ -21,6 +21,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+#[cfg(feature = "remote")]
 use crate::idp_http::IdpClientConfig;
 use crate::jwt;
 
@@ -102,6 +103,7 @@ pub fn algorithms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Algorith
         .map(Some)
 }
 
+#[cfg(feature = "remote")]
 /// Deserializes the `allow_insecure_http` switch (a boolean) into the HTTP client settings it
 /// belongs to; the client's other settings keep their defaults.
 pub fn insecure_http<'de, D: Deserializer<'de>>(d: D) -> Result<IdpClientConfig, D::Error> {

@@ -11,9 +11,12 @@ pub mod cache;
 pub mod config_serde;
 pub mod error;
 pub mod extract;
+#[cfg(feature = "remote")]
 pub mod google_oauth;
+#[cfg(feature = "remote")]
 pub mod idp_http;
 pub mod jwt;
+#[cfg(feature = "remote")]
 pub mod keyset;
 pub mod layer;
 pub mod normalize;
@@ -24,6 +27,7 @@ pub mod providers;
 pub mod rules;
 pub mod token;
 pub mod user;
+mod weak_keys;
 
 pub use error::AuthError;
 pub use extract::AuthUser;

@@ -4,8 +4,8 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
-use super::weak_keys::{ed25519_key_is_small_order, rsa_components};
 use crate::jwt::{self, VerifyKey};
+use crate::weak_keys::{ed25519_key_is_small_order, rsa_components};
 
 /// Decodes a base64url member, tolerating padding (some IdPs pad), refusing anything else.
 fn b64_member(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {

@@ -28,7 +28,8 @@
 //!   [`FETCH_FAILURE_BACKOFF`] instead.
 //!
 //! The parts, one module each: `config` (settings, and the lifetime a response gives the keys);
-//! `parse`, `jwk`, `x509` and `weak_keys` (key documents to keys); `snapshot` (one generation of
+//! `parse`, `jwk` and `x509` (key documents to keys, refusing the weak ones of
+//! [`crate::weak_keys`]); `snapshot` (one generation of
 //! keys, which readers verify with); `fetch` (fetching and refreshing, every decision of which is
 //! a transition of the one state machine in `refresh_state`); `background` (the refresher);
 //! `stats` and `error`.
@@ -51,9 +52,9 @@ mod parse;
 mod refresh_state;
 mod snapshot;
 mod stats;
-mod weak_keys;
 mod x509;
 
+pub use crate::weak_keys::{MIN_RSA_BITS, ed25519_key_is_small_order};
 pub use config::{
     DEFAULT_TTL, FETCH_FAILURE_BACKOFF, KeyFormat, KeySetConfig, KeySetTiming, MAX_TTL, MIN_TTL,
     REFRESH_COOLDOWN, STALE_IF_ERROR,
@@ -62,8 +63,6 @@ pub use error::KeySetError;
 pub use parse::{ParsedKeys, parse_jwks, parse_x509_map};
 pub use snapshot::Verified;
 pub use stats::KeySetStats;
-pub(crate) use weak_keys::check_rsa_modulus;
-pub use weak_keys::{MIN_RSA_BITS, ed25519_key_is_small_order};
 
 use fetch::Inner;
 

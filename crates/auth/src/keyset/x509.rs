@@ -3,8 +3,8 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::weak_keys::{ed25519_key_is_small_order, rsa_components};
 use crate::jwt::{self, VerifyKey};
+use crate::weak_keys::{ed25519_key_is_small_order, rsa_components};
 
 /// The public key of a PEM X.509 certificate, bound to the algorithms of its type.
 pub(super) fn certificate_to_key(pem: &[u8]) -> Result<VerifyKey, String> {

@@ -225,7 +225,7 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
             .ok()
             .and_then(rsa_modulus)
             .ok_or_else(|| JwtConfigError::BadPublicKey("unreadable RSA key".into()))?;
-        crate::keyset::check_rsa_modulus(modulus)
+        crate::weak_keys::check_rsa_modulus(modulus)
             .map_err(|short| JwtConfigError::WeakRsaKey(short.bits))?;
         return Ok(VerifyKey {
             kid: None,
@@ -255,7 +255,7 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<VerifyKey, JwtConfigError> {
             if key
                 .try_get_as_bytes()
                 .ok()
-                .is_none_or(crate::keyset::ed25519_key_is_small_order) =>
+                .is_none_or(crate::weak_keys::ed25519_key_is_small_order) =>
         {
             Err(JwtConfigError::BadPublicKey(
                 "Ed25519 public key of small order (verifies forgeries)".into(),

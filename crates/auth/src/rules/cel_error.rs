@@ -1,6 +1,8 @@
 //! [`ConditionError`]: why a CEL condition could not decide, described without any value.
 
+#[cfg(feature = "cel")]
 use cel::ExecutionError;
+#[cfg(feature = "cel")]
 use cel::common::ast::operators;
 
 /// Why a CEL condition could not decide a request. The descriptions are built from the
@@ -60,6 +62,7 @@ pub enum ConditionError {
     Other,
 }
 
+#[cfg(feature = "cel")]
 impl ConditionError {
     /// `e` as a description without values: keys and names only when the expression spells
     /// them (`spelled`), types instead of values.
@@ -117,6 +120,7 @@ impl ConditionError {
     }
 }
 
+#[cfg(feature = "cel")]
 /// A value's CEL type name (never the value).
 pub(super) fn value_type(v: &cel::Value) -> &'static str {
     match v.type_of() {
@@ -137,6 +141,7 @@ pub(super) fn value_type(v: &cel::Value) -> &'static str {
     }
 }
 
+#[cfg(feature = "cel")]
 /// An operator as written (`+`, `in`) rather than cel's internal name (`_+_`, `@in`).
 pub(super) fn operator_text(name: &str) -> &str {
     match name {

@@ -3,9 +3,12 @@
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "cel")]
 use super::cel::{CelCondition, warn_failed};
 use super::cel_error::ConditionError;
-use super::{RuleContext, RuleError, guards};
+#[cfg(feature = "cel")]
+use super::guards;
+use super::{RuleContext, RuleError};
 
 /// A condition written in Rust.
 pub(super) type ClosureFn = dyn Fn(&RuleContext<'_>) -> bool + Send + Sync;
@@ -18,6 +21,7 @@ pub struct Condition(pub(super) ConditionKind);
 #[derive(Clone)]
 pub(super) enum ConditionKind {
     Closure(Arc<ClosureFn>),
+    #[cfg(feature = "cel")]
     Cel(Arc<CelCondition>),
 }
 
@@ -32,8 +36,14 @@ impl Condition {
 
     /// Compiles a CEL expression over `user`, `claims`, `method` and `path`, refusing what can
     /// never evaluate (see the [`crate::rules`] docs for what is checked).
+    /// Without the `cel` feature every source is refused ([`RuleError::CelUnavailable`]).
     pub fn cel(source: &str) -> Result<Condition, RuleError> {
-        CelCondition::compile(source).map(|c| Condition(ConditionKind::Cel(Arc::new(c))))
+        #[cfg(feature = "cel")]
+        return CelCondition::compile(source).map(|c| Condition(ConditionKind::Cel(Arc::new(c))));
+        #[cfg(not(feature = "cel"))]
+        Err(RuleError::CelUnavailable {
+            source_text: source.to_owned(),
+        })
     }
 
     /// Evaluates the condition on its own: a CEL error or non-boolean result is logged and
@@ -42,6 +52,7 @@ impl Condition {
     pub fn evaluate(&self, ctx: &RuleContext<'_>) -> bool {
         match &self.0 {
             ConditionKind::Closure(f) => f(ctx),
+            #[cfg(feature = "cel")]
             ConditionKind::Cel(c) => c.run(&mut None, ctx).unwrap_or_else(|e| {
                 warn_failed(None, None, &c.source, &e);
                 false
@@ -53,6 +64,7 @@ impl Condition {
     pub fn try_evaluate(&self, ctx: &RuleContext<'_>) -> Result<bool, ConditionError> {
         match &self.0 {
             ConditionKind::Closure(f) => Ok(f(ctx)),
+            #[cfg(feature = "cel")]
             ConditionKind::Cel(c) => c.run(&mut None, ctx),
         }
     }
@@ -61,6 +73,7 @@ impl Condition {
     pub fn cel_source(&self) -> Option<&str> {
         match &self.0 {
             ConditionKind::Closure(_) => None,
+            #[cfg(feature = "cel")]
             ConditionKind::Cel(c) => Some(&c.source),
         }
     }
@@ -71,6 +84,7 @@ impl Condition {
     pub fn unguarded_claims(&self) -> Vec<String> {
         match &self.0 {
             ConditionKind::Closure(_) => Vec::new(),
+            #[cfg(feature = "cel")]
             ConditionKind::Cel(c) => guards::unguarded_claims(c.program.expression()),
         }
     }
@@ -80,12 +94,13 @@ impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             ConditionKind::Closure(_) => f.write_str("Condition(<closure>)"),
+            #[cfg(feature = "cel")]
             ConditionKind::Cel(c) => write!(f, "Condition(cel: {:?})", c.source),
         }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cel"))]
 mod tests {
     use super::super::Rules;
     use super::super::test_support::*;
@@ -299,5 +314,22 @@ mod tests {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Condition>();
         assert_send_sync::<Rules>();
+    }
+}
+
+#[cfg(all(test, not(feature = "cel")))]
+mod without_cel {
+    use super::*;
+
+    #[test]
+    fn cel_conditions_are_refused_with_the_reason() {
+        let e = Condition::cel("claims.role == 'admin'").unwrap_err();
+        assert_eq!(
+            e,
+            RuleError::CelUnavailable {
+                source_text: "claims.role == 'admin'".into()
+            }
+        );
+        assert!(e.to_string().contains("`cel` feature"), "{e}");
     }
 }

@@ -156,6 +156,8 @@ impl TryFrom<RuleConfig> for Rule {
 }
 
 #[cfg(test)]
+// Most of these tests are of CEL conditions.
+#[cfg_attr(not(feature = "cel"), allow(unused_imports, dead_code))]
 mod tests {
     use super::super::Rules;
     use super::super::test_support::*;
@@ -168,6 +170,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cel")]
     fn rules_from_config() {
         let rules = Rules::from_config(configs(json!([
             {"path": "/api/admin/*", "methods": ["GET"], "condition": "claims.role == 'admin'"},
@@ -208,6 +211,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cel")]
     fn rule_config_errors_name_the_field() {
         let e = serde_json::from_value::<RuleConfig>(json!({"paths": "/x"})).unwrap_err();
         assert!(e.to_string().contains("unknown field `paths`"), "{e}");

@@ -109,12 +109,15 @@ fn covers(earlier: &PathMatcher, e_exact: bool, later: &PathMatcher, l_exact: bo
 }
 
 #[cfg(test)]
+// Most of these tests are of CEL conditions.
+#[cfg_attr(not(feature = "cel"), allow(unused_imports, dead_code))]
 mod tests {
     use super::super::test_support::*;
     use super::super::{Condition, Rule};
     use super::*;
 
     #[test]
+    #[cfg(feature = "cel")]
     fn deny_rules_on_missing_claims_lists_deny_rules_only() {
         let cond = |s: &str| Condition::cel(s).unwrap();
         let rules = Rules(vec![

@@ -66,6 +66,8 @@ impl FromIterator<Rule> for Rules {
 }
 
 #[cfg(test)]
+// Most of these tests are of CEL conditions.
+#[cfg_attr(not(feature = "cel"), allow(unused_imports, dead_code))]
 mod tests {
     use super::super::Condition;
     use super::super::test_support::*;
@@ -75,6 +77,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    #[cfg(feature = "cel")]
     fn a_rule_list_decides_as_its_conditions_one_by_one() {
         // The list shares one set of CEL variables per request, adding `user` and `claims` only
         // when a condition asks; every condition alone must agree with it.

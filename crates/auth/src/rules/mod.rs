@@ -34,11 +34,19 @@ use http::Method;
 use crate::User;
 use crate::pattern::PatternError;
 
+#[cfg(feature = "cel")]
 mod cel;
 mod cel_error;
+#[cfg(feature = "cel")]
 mod cel_vars;
+#[cfg(not(feature = "cel"))]
+mod cel_vars {
+    /// Without CEL, a request has no CEL variables to build.
+    pub(super) struct CelVars<'v>(std::marker::PhantomData<&'v ()>);
+}
 /// The static check of a CEL condition: what can be told from the syntax tree and the four
 /// variables' types, with cel itself deciding which overloads exist (see the module docs).
+#[cfg(feature = "cel")]
 mod check;
 mod condition;
 mod config;
@@ -49,11 +57,13 @@ mod config;
 /// is guarded by a `has(claims.k)` or `'k' in claims` that must hold for the other side to be
 /// true (cel evaluates `error && false` to false, `error || true` to true); inside `c ? t : f`,
 /// `t` by what `c` true implies and `f` by what `c` false implies.
+#[cfg(feature = "cel")]
 mod guards;
 mod lint;
 mod list;
 mod rule;
 #[cfg(test)]
+#[cfg_attr(not(feature = "cel"), allow(dead_code))]
 mod test_support;
 
 pub use cel_error::ConditionError;
@@ -103,6 +113,14 @@ pub enum RuleError {
         source_text: String,
         /// What is wrong with it.
         message: String,
+    },
+    /// A CEL condition in a build of this crate without its `cel` feature.
+    #[error(
+        "CEL condition `{source_text}`: this build has no CEL support (mastra-auth's `cel` feature is off)"
+    )]
+    CelUnavailable {
+        /// The condition as written.
+        source_text: String,
     },
     /// A field of a rule from the config file is invalid.
     #[error("rule field `{field}`: {source}")]

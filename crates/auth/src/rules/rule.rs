@@ -1,6 +1,7 @@
 //! [`Rule`]: one authorization rule and how it matches a request.
 
 use super::RuleContext;
+#[cfg(feature = "cel")]
 use super::cel::warn_failed;
 use super::cel_vars::CelVars;
 use super::condition::{Condition, ConditionKind};
@@ -78,6 +79,7 @@ impl Rule {
 
     /// [`Rule::matches`], with the request's CEL variables built at most once across calls;
     /// `index` is the rule's position in its list, for the log.
+    #[cfg_attr(not(feature = "cel"), allow(unused_variables))]
     pub(super) fn matches_with<'v>(
         &self,
         ctx: &RuleContext<'v>,
@@ -105,6 +107,7 @@ impl Rule {
         match self.condition.as_ref().map(|c| &c.0) {
             None => true,
             Some(ConditionKind::Closure(f)) => f(ctx),
+            #[cfg(feature = "cel")]
             Some(ConditionKind::Cel(c)) => c.run(vars, ctx).unwrap_or_else(|e| {
                 warn_failed(index, Some(self.allow), &c.source, &e);
                 // Fail closed: a deny rule applies, an allow rule does not.
@@ -115,6 +118,8 @@ impl Rule {
 }
 
 #[cfg(test)]
+// Most of these tests are of CEL conditions.
+#[cfg_attr(not(feature = "cel"), allow(unused_imports, dead_code))]
 mod tests {
     use super::super::Rules;
     use super::super::test_support::*;
@@ -195,6 +200,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cel")]
     fn failing_conditions_never_turn_a_deny_into_an_allow() {
         let cond = |s: &str| Condition::cel(s).unwrap();
         let rules = Rules(vec![
@@ -243,6 +249,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "cel")]
     fn non_bool_results_never_turn_a_deny_into_an_allow() {
         let g = Method::GET;
         let u = user("u", json!({"flag": "yes"}));

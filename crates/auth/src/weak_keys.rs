@@ -70,7 +70,9 @@ pub(crate) fn check_rsa_modulus(n: &[u8]) -> Result<(), RsaModulusTooShort> {
 
 /// The modulus and exponent of an RSA public key without their leading zero bytes, refused when
 /// the modulus is too short or the exponent empty or longer than 8 bytes.
-pub(super) fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), String> {
+// Only the key-set parsers (feature `remote`) read JWK and X.509 RSA keys.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))]
+pub(crate) fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), String> {
     check_rsa_modulus(n).map_err(|short| short.to_string())?;
     let e = strip_leading_zeros(e);
     if e.is_empty() || e.len() > 8 {
