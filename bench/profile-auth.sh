@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Where a loaded server's CPU goes, per request: the auth pipeline (`Auth::check_now`, steps 1-8
+# Where a loaded server's CPU goes, per request: the auth pipeline (`Auth::decide`, steps 1-8
 # of the auth layer in ARCHITECTURE.md, inclusive) against the signature check inside it (aws-lc-rs
 # HMAC or public-key verify, with the base64url decode of the signature:
 # `jwt::verify_signature_prepared`, inclusive; the HMAC is inlined there), from
@@ -90,7 +90,7 @@ for c in "${CASES[@]}"; do
   stop "$spid"
   [ "$(field "$line" non2xx)" = 0 ] || { echo "$c: non-2xx answers" >&2; exit 1; }
   [ "$(field "$line" wraps)" = 0 ] || echo "$c: token pool wrapped (re-sent tokens hit the cache)" >&2
-  auth="$(share "$data" 'mastra_auth::layer::Auth::check_now')"
+  auth="$(share "$data" 'mastra_auth::layer::Auth::decide')"
   crypto="$(share "$data" 'mastra_auth::jwt::verify_signature_prepared')"
   wake="$(share "$data" '__GI___writev|__writev')"
   rows+=("$(awk -v c="$c" -v q="$(field "$line" requests)" -v c0="$cpu0" -v c1="$cpu1" -v a="$auth" -v k="$crypto" -v w="$wake" 'BEGIN {
@@ -100,6 +100,6 @@ for c in "${CASES[@]}"; do
   echo "  $c done: ${rows[-1]}"
 done
 echo
-echo "| case | requests | server CPU per request | auth pipeline (check_now, inclusive) | signature check inside it (verify_signature_prepared) | auth / signature | writev (kernel send + waking wrk) |"
+echo "| case | requests | server CPU per request | auth pipeline (decide, inclusive) | signature check inside it (verify_signature_prepared) | auth / signature | writev (kernel send + waking wrk) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"

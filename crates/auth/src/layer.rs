@@ -1,16 +1,19 @@
 //! The tower layer that runs the auth pipeline (steps 1-8 in ARCHITECTURE.md) in front of any
 //! service.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
-use futures::future::{BoxFuture, Either};
+use futures::future::BoxFuture;
 use http::Request;
 use http::request::Parts;
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::User;
@@ -21,6 +24,7 @@ use crate::policy::{Authorizer, AuthzRequest, Need, Policy, RouteFlag};
 use crate::provider::AuthProvider;
 use crate::rules::Rules;
 use crate::token::TokenExtractor;
+use crate::verdict::Verdict;
 
 /// Everything the pipeline needs, shared by every clone of the service.
 pub struct Auth {
@@ -65,102 +69,91 @@ impl Auth {
     }
 
     /// Runs steps 1–8 on a request head: `Ok(None)` = pass without a user, `Ok(Some(user))` =
-    /// authenticated and authorized, `Err` = the response to send.
-    pub async fn check(&self, parts: &Parts) -> Result<Option<User>, AuthError> {
-        let state = self.check_now(parts);
-        self.resume(parts, state).await
+    /// authenticated and authorized, `Err` = the response to send. Ready whenever the provider
+    /// and the authorizer answer ready (a verified-token cache hit, a local signature check,
+    /// rules, a closure callback); await the verdict for the rest.
+    pub fn check<'a>(&'a self, parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        match self.decide(parts) {
+            Decision::Done(result) => Verdict::Ready(result),
+            stopped => Verdict::pending(self.finish(parts, stopped)),
+        }
     }
 
-    /// Runs as much of [`Auth::check`] as can be decided without awaiting: every step when the
-    /// provider answers from its verified-token cache (or verifies by computation alone) and no
-    /// async authorizer is configured. Continue with [`Auth::resume`] unless it is `Done`.
+    /// The steps that need no awaiting, up to the first provider or authorizer that answers
+    /// pending. The pending future is dropped unpolled and asked for again by
+    /// [`Auth::finish`]: it borrows the request head, which the layer must move into its
+    /// response future first.
     // With the `profiling` feature, a frame of its own (one call per request) so that profiles of
     // the server can attribute the pipeline's time (bench/profile-auth.sh); inlined, it disappears
     // into the router's futures.
     #[cfg_attr(feature = "profiling", inline(never))]
-    pub fn check_now<'a>(&self, parts: &'a Parts) -> CheckNow<'a> {
+    fn decide<'a>(&self, parts: &'a Parts) -> Decision<'a> {
         let path = match normalized_view(parts) {
             Ok(path) => path,
-            Err(e) => return CheckNow::Done(Err(AuthError::BadRequest(e))),
+            Err(e) => return Decision::Done(Err(AuthError::BadRequest(e))),
         };
         if (self.exempt_preflight && is_preflight(&parts.method, &parts.headers))
             || self.policy.need(&path, parts) == Need::Pass
         {
-            return CheckNow::Done(Ok(None));
+            return Decision::Done(Ok(None));
         }
         let token = match self.extractor.find(parts, self.provider.cookie_names()) {
             Ok(Some((token, _source))) => token,
-            Ok(None) => return CheckNow::Done(Err(AuthError::MissingToken)),
-            Err(e) => return CheckNow::Done(Err(e)),
+            Ok(None) => return Decision::Done(Err(AuthError::MissingToken)),
+            Err(e) => return Decision::Done(Err(e)),
         };
-        match self.provider.authenticate_now(&token, parts) {
-            None => CheckNow::Authenticate(token),
-            Some(result) => match authenticated(result) {
-                Ok(user) => self.authorize_now(user, &path, parts),
-                Err(e) => CheckNow::Done(Err(e)),
-            },
+        // A pending answer borrows the token: note it and ask again in `finish`.
+        let Some(answer) = self.provider.authenticate(&token, parts).now() else {
+            return Decision::Authenticate(token);
+        };
+        let user = match authenticated(answer) {
+            Ok(user) => user,
+            Err(e) => return Decision::Done(Err(e)),
+        };
+        if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
+            return Decision::Done(Err(AuthError::Forbidden));
         }
+        let Some(access) = self.access(&user, &path, parts).now() else {
+            return Decision::Authorize(user);
+        };
+        Decision::Done(allowed(access, user))
     }
 
-    /// Finishes what [`Auth::check_now`] left, awaiting the provider or the authorizer.
-    pub async fn resume(
+    /// Finishes what [`Auth::decide`] left, awaiting the provider or the authorizer.
+    async fn finish(
         &self,
         parts: &Parts,
-        state: CheckNow<'_>,
+        stopped: Decision<'_>,
     ) -> Result<Option<User>, AuthError> {
-        let user = match state {
-            CheckNow::Done(result) => return result,
-            // `authorize_now` applied the rules already.
-            CheckNow::Authorize(user) => user,
-            CheckNow::Authenticate(token) => {
-                let user = authenticated(self.provider.authenticate_token(&token, parts).await)?;
-                let path = normalized_view(parts)?;
+        let path = normalized_view(parts)?;
+        let user = match stopped {
+            Decision::Done(result) => return result,
+            // `decide` applied the rules already.
+            Decision::Authorize(user) => user,
+            Decision::Authenticate(token) => {
+                let user = authenticated(self.provider.authenticate(&token, parts).await)?;
                 if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
                     return Err(AuthError::Forbidden);
                 }
                 user
             }
         };
-        let allowed = if self.provider_decides(&user) {
-            self.provider.authorize_user(&user, parts).await?
+        let access = self.access(&user, &path, parts).await;
+        allowed(access, user)
+    }
+
+    /// Step 7 without the rules (the caller applies them first, and both must allow): the
+    /// provider's own decision, else the override or `authorize` callback, else allow.
+    fn access<'a>(&'a self, user: &'a User, path: &'a str, parts: &'a Parts) -> Verdict<'a, bool> {
+        if self.provider_decides(user) {
+            self.provider.authorize(user, parts)
         } else {
-            let path = normalized_view(parts)?;
             self.policy
-                .authorize_callbacks(&authz_request(&user, &path, parts))
-                .await?
-        };
-        if allowed {
-            Ok(Some(user))
-        } else {
-            Err(AuthError::Forbidden)
+                .authorize_callbacks(authz_request(user, path, parts))
         }
     }
 
-    /// Step 7 without awaiting, or [`CheckNow::Authorize`] when it needs to. The rules are
-    /// applied first and on top of whichever authorizer decides: both must allow.
-    fn authorize_now<'a>(&self, user: User, path: &str, parts: &Parts) -> CheckNow<'a> {
-        let decision = {
-            let req = authz_request(&user, path, parts);
-            if !self.policy.rules_allow(&req) {
-                return CheckNow::Done(Err(AuthError::Forbidden));
-            }
-            if self.provider_decides(&user) {
-                self.provider.authorize_user_now(&user, parts)
-            } else if self.policy.authorize_user.is_some() || self.policy.authorize.is_some() {
-                None
-            } else {
-                Some(Ok(true))
-            }
-        };
-        match decision {
-            None => CheckNow::Authorize(user),
-            Some(Ok(true)) => CheckNow::Done(Ok(Some(user))),
-            Some(Ok(false)) => CheckNow::Done(Err(AuthError::Forbidden)),
-            Some(Err(e)) => CheckNow::Done(Err(e)),
-        }
-    }
-
-    /// Whether the provider's `authorize_user` decides (as in Mastra: unless overridden).
+    /// Whether the provider's `authorize` decides (as in Mastra: unless overridden).
     fn provider_decides(&self, user: &User) -> bool {
         self.policy.authorize_user.is_none() && self.provider.authorizes(user)
     }
@@ -173,25 +166,32 @@ impl Auth {
     }
 }
 
-/// How far [`Auth::check_now`] got.
-#[derive(Debug)]
-pub enum CheckNow<'a> {
-    /// Decided: what [`Auth::check`] returns.
+/// How far [`Auth::decide`] got.
+enum Decision<'a> {
+    /// Decided: what [`Auth::check`] answers.
     Done(Result<Option<User>, AuthError>),
     /// The provider needs I/O to verify this token.
-    Authenticate(std::borrow::Cow<'a, str>),
-    /// Authenticated; the authorizer must be awaited.
+    Authenticate(Cow<'a, str>),
+    /// Authenticated and allowed by the rules; the authorizer needs I/O.
     Authorize(User),
 }
 
-impl CheckNow<'_> {
+impl Decision<'_> {
     /// The same state, owning its token (to outlive the request head it was read from).
-    pub fn into_owned(self) -> CheckNow<'static> {
+    fn into_owned(self) -> Decision<'static> {
         match self {
-            CheckNow::Done(r) => CheckNow::Done(r),
-            CheckNow::Authenticate(t) => CheckNow::Authenticate(t.into_owned().into()),
-            CheckNow::Authorize(u) => CheckNow::Authorize(u),
+            Decision::Done(r) => Decision::Done(r),
+            Decision::Authenticate(t) => Decision::Authenticate(Cow::Owned(t.into_owned())),
+            Decision::Authorize(u) => Decision::Authorize(u),
         }
+    }
+}
+
+/// The authorizer's answer for an authenticated user.
+fn allowed(access: Result<bool, AuthError>, user: User) -> Result<Option<User>, AuthError> {
+    match access? {
+        true => Ok(Some(user)),
+        false => Err(AuthError::Forbidden),
     }
 }
 
@@ -350,13 +350,6 @@ pub struct AuthService<S> {
     auth: Arc<Auth>,
 }
 
-/// The response future of [`AuthService`]: the inner service's own future when every step was
-/// decided without awaiting (the common case: a verified-token cache hit), else a boxed one.
-pub type AuthFuture<F> = Either<
-    F,
-    Either<Ready<Result<Response, Infallible>>, BoxFuture<'static, Result<Response, Infallible>>>,
->;
-
 impl<S> Service<Request<Body>> for AuthService<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -364,46 +357,142 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = AuthFuture<S::Future>;
+    type Future = AuthFuture<S>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let (mut parts, body) = req.into_parts();
-        let state = match self.auth.check_now(&parts) {
-            CheckNow::Done(Ok(user)) => {
-                if let Some(user) = user {
-                    parts.extensions.insert(user);
-                }
+        let (parts, body) = req.into_parts();
+        let stopped = match self.auth.decide(&parts) {
+            Decision::Done(result) => {
                 // `self.inner` is the service `poll_ready` readied.
-                return Either::Left(self.inner.call(Request::from_parts(parts, body)));
+                let state = State::after(admit(parts, body, result), &mut self.inner);
+                return AuthFuture { state };
             }
-            CheckNow::Done(Err(err)) => {
-                log_refusal(&parts, &err);
-                return Either::Right(Either::Left(ready(Ok(err.into_response()))));
-            }
-            pending => pending.into_owned(),
+            stopped => stopped.into_owned(),
         };
         // The ready service handles this request later; a fresh clone takes its place.
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let inner = std::mem::replace(&mut self.inner, clone);
         let auth = self.auth.clone();
-        Either::Right(Either::Right(Box::pin(async move {
-            match auth.resume(&parts, state).await {
-                Ok(user) => {
-                    if let Some(user) = user {
-                        parts.extensions.insert(user);
-                    }
-                    inner.call(Request::from_parts(parts, body)).await
-                }
-                Err(err) => {
-                    log_refusal(&parts, &err);
-                    Ok(err.into_response())
-                }
+        // The future owns the request head: the provider and the authorizer borrow it.
+        let check = Box::pin(async move {
+            let result = auth.finish(&parts, stopped).await;
+            admit(parts, body, result)
+        });
+        AuthFuture {
+            state: State::Checking { check, inner },
+        }
+    }
+}
+
+/// What the pipeline's decision makes of a request.
+enum Admission {
+    /// Pass it on to the inner service.
+    Pass(Request<Body>),
+    /// Answer with this refusal.
+    Refuse(Response),
+}
+
+/// The request with the user in its extensions, or the refusal to answer.
+fn admit(mut parts: Parts, body: Body, result: Result<Option<User>, AuthError>) -> Admission {
+    match result {
+        Ok(user) => {
+            if let Some(user) = user {
+                parts.extensions.insert(user);
             }
-        })))
+            Admission::Pass(Request::from_parts(parts, body))
+        }
+        Err(err) => {
+            log_refusal(&parts, &err);
+            Admission::Refuse(err.into_response())
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`AuthService`]. When the pipeline decided without awaiting (the
+    /// common case: a verified-token cache hit) it is the inner service's own future, with no
+    /// allocation; a refusal is answered at once; otherwise the pipeline is awaited first.
+    pub struct AuthFuture<S>
+    where
+        S: Service<Request<Body>>,
+    {
+        #[pin]
+        state: State<S, S::Future>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, F> {
+        // Let through: the inner service answers.
+        Inner {
+            #[pin]
+            future: F,
+        },
+        // Refused: this is the answer.
+        Refused {
+            response: Ready<Result<Response, Infallible>>,
+        },
+        // Awaiting the provider or the authorizer, in a future that owns the request; then the
+        // inner service (the one `poll_ready` readied) gets it, or the refusal is the answer.
+        Checking {
+            check: BoxFuture<'static, Admission>,
+            inner: S,
+        },
+    }
+}
+
+impl<S: Service<Request<Body>>> State<S, S::Future> {
+    /// The state once the pipeline has decided: `inner` (ready) gets the request, or the
+    /// refusal is the answer.
+    fn after(admission: Admission, inner: &mut S) -> Self {
+        match admission {
+            Admission::Pass(req) => State::Inner {
+                future: inner.call(req),
+            },
+            Admission::Refuse(response) => State::Refused {
+                response: ready(Ok(response)),
+            },
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for AuthFuture<S>
+where
+    S: Service<Request<Body>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Inner { .. } => "Inner",
+            State::Refused { .. } => "Refused",
+            State::Checking { .. } => "Checking",
+        };
+        f.debug_struct("AuthFuture").field("state", &state).finish()
+    }
+}
+
+impl<S> Future for AuthFuture<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let next = match state.as_mut().project() {
+                StateProj::Inner { future } => return future.poll(cx),
+                StateProj::Refused { response } => return Pin::new(response).poll(cx),
+                StateProj::Checking { check, inner } => {
+                    State::after(std::task::ready!(check.as_mut().poll(cx)), inner)
+                }
+            };
+            state.set(next);
+        }
     }
 }
 

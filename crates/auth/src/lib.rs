@@ -3,8 +3,10 @@
 //! The pieces, one module each: [`token`] finds the credential in a request, [`jwt`] verifies
 //! JSON Web Tokens strictly, [`providers`] turn credentials into a [`User`], [`pattern`] and
 //! [`rules`] decide which paths are public and who may do what, [`policy`] combines them, and
-//! [`layer`] runs the whole pipeline in front of any axum/tower service. With the `serde` feature
-//! the provider config types deserialize from config tables (`config_serde`).
+//! [`layer`] runs the whole pipeline in front of any axum/tower service. Providers, authorizers
+//! and the pipeline answer a [`Verdict`]: ready when decided by computation alone, pending when
+//! it needs I/O, so a request that needs none runs without allocating a future. With the `serde`
+//! feature the provider config types deserialize from config tables (`config_serde`).
 
 pub mod cache;
 #[cfg(feature = "serde")]
@@ -27,6 +29,7 @@ pub mod providers;
 pub mod rules;
 pub mod token;
 pub mod user;
+pub mod verdict;
 mod weak_keys;
 
 pub use error::AuthError;
@@ -36,3 +39,4 @@ pub use normalize::NormalizeLayer;
 pub use policy::{Authorizer, AuthzRequest};
 pub use provider::AuthProvider;
 pub use user::User;
+pub use verdict::Verdict;

@@ -3,18 +3,17 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::extract::MatchedPath;
 use http::Method;
 use http::request::Parts;
 
 use crate::User;
-use crate::error::AuthError;
 use crate::pattern::{MethodSet, PatternList, RoutePattern};
 use crate::rules::{RuleContext, Rules};
+use crate::verdict::Verdict;
 
 /// What an authorizer sees.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct AuthzRequest<'a> {
     /// The decoded, normalized request path ([`crate::normalize`]).
     pub path: &'a str,
@@ -28,20 +27,22 @@ pub struct AuthzRequest<'a> {
 
 /// An access decision: Mastra's `authorize(path, method, user, ctx)` or `authorizeUser(user, req)`.
 ///
-/// `Err(AuthError::Unavailable{..})` when a backend is down becomes a 503; never an allow.
-#[async_trait]
+/// `Err(AuthError::Unavailable{..})` when a backend is down becomes a 503; never an allow. A
+/// closure `Fn(&AuthzRequest) -> bool` is an authorizer that answers [`Verdict::Ready`]; one that
+/// needs I/O answers [`Verdict::pending`].
+///
+/// [`AuthError::Unavailable`]: crate::AuthError::Unavailable
 pub trait Authorizer: Send + Sync + 'static {
     /// `true` lets the request through; `false` is a 403.
-    async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError>;
+    fn authorize<'a>(&'a self, req: AuthzRequest<'a>) -> Verdict<'a, bool>;
 }
 
-#[async_trait]
 impl<F> Authorizer for F
 where
     F: Fn(&AuthzRequest<'_>) -> bool + Send + Sync + 'static,
 {
-    async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
-        Ok(self(req))
+    fn authorize<'a>(&'a self, req: AuthzRequest<'a>) -> Verdict<'a, bool> {
+        Verdict::Ready(Ok(self(&req)))
     }
 }
 
@@ -172,36 +173,21 @@ impl Policy {
         })
     }
 
-    /// [`Policy::authorize`] when no callback is configured (rules or allow decide, without
-    /// awaiting); `None` when a callback must be awaited.
-    pub fn authorize_now(&self, req: &AuthzRequest<'_>) -> Option<bool> {
-        if !self.rules_allow(req) {
-            return Some(false);
-        }
-        if self.authorize_user.is_some() || self.authorize.is_some() {
-            return None;
-        }
-        Some(true)
-    }
-
     /// The override (`authorize_user`), else the `authorize` callback, else allow; without the
     /// rules, which the caller applies on top.
-    pub async fn authorize_callbacks(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
-        if let Some(a) = &self.authorize_user {
-            return a.authorize(req).await;
+    pub fn authorize_callbacks<'a>(&'a self, req: AuthzRequest<'a>) -> Verdict<'a, bool> {
+        match (&self.authorize_user, &self.authorize) {
+            (Some(a), _) | (None, Some(a)) => a.authorize(req),
+            (None, None) => Verdict::Ready(Ok(true)),
         }
-        if let Some(a) = &self.authorize {
-            return a.authorize(req).await;
-        }
-        Ok(true)
     }
 
     /// Step 7 when the provider does not authorize by itself: the rules, and the override or
     /// callback (both must allow).
-    pub async fn authorize(&self, req: &AuthzRequest<'_>) -> Result<bool, AuthError> {
-        if !self.rules_allow(req) {
-            return Ok(false);
+    pub fn authorize<'a>(&'a self, req: AuthzRequest<'a>) -> Verdict<'a, bool> {
+        if !self.rules_allow(&req) {
+            return Verdict::Ready(Ok(false));
         }
-        self.authorize_callbacks(req).await
+        self.authorize_callbacks(req)
     }
 }

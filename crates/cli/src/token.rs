@@ -281,7 +281,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         .body(())
         .map(|r| r.into_parts().0)
         .context("building a probe request")?;
-    let result = rt.block_on(auth.provider().authenticate_token(&token, &parts));
+    let result = rt.block_on(auth.provider().authenticate(&token, &parts).resolve());
     match result {
         Ok(Some(user)) => {
             println!("ACCEPT  user id={:?} provider={}", user.id, user.provider);

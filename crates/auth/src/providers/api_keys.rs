@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -12,6 +11,7 @@ use crate::error::AuthError;
 use crate::jwt::Rejection;
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// One configured key: its SHA-256 and the user it stands for.
 #[derive(Clone)]
@@ -169,30 +169,17 @@ impl ApiKeysProvider {
     }
 }
 
-#[async_trait]
 impl AuthProvider for ApiKeysProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn authenticate_now(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Option<Result<Option<User>, AuthError>> {
-        Some(
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::Ready(
             self.lookup(token).map(Some).ok_or_else(|| {
                 AuthError::InvalidToken(Rejection::Provider("unknown API key".into()))
             }),
         )
-    }
-
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.authenticate_now(token, parts).unwrap_or(Ok(None))
     }
 
     fn public(&self) -> PatternList {

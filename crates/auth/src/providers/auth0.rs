@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
@@ -22,6 +21,7 @@ use crate::keyset::{KeySet, KeySetConfig, KeySetStats, KeySetTiming};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
 use crate::providers::jwks::{KeySetProviderError, KeySetVerifier, non_empty};
+use crate::verdict::Verdict;
 
 /// Environment variable for [`Auth0Config::domain`].
 pub const AUTH0_DOMAIN_ENV: &str = "AUTH0_DOMAIN";
@@ -311,38 +311,21 @@ impl Auth0Provider {
     }
 }
 
-#[async_trait]
 impl AuthProvider for Auth0Provider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn authenticate_now(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Option<Result<Option<User>, AuthError>> {
-        self.verifier.authenticate_now(token)
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        self.verifier.authenticate(token)
     }
 
-    fn authorize_user_now(&self, user: &User, _parts: &Parts) -> Option<Result<bool, AuthError>> {
-        Some(Ok(self.default_authorize(user)))
-    }
-
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.verify(token).await.map(|u| Some((*u).clone()))
-    }
-
-    async fn authorize_user(&self, user: &User, _parts: &Parts) -> Result<bool, AuthError> {
-        Ok(self.default_authorize(user))
-    }
-
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _user: &User) -> bool {
         true
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, _parts: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::Ready(Ok(self.default_authorize(user)))
     }
 
     fn public(&self) -> PatternList {
@@ -353,8 +336,8 @@ impl AuthProvider for Auth0Provider {
         self.protected.clone()
     }
 
-    fn issuers(&self) -> Vec<String> {
-        vec![self.issuer.clone()]
+    fn issuers(&self) -> &[String] {
+        std::slice::from_ref(&self.issuer)
     }
 }
 

@@ -24,7 +24,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::request::Parts;
@@ -42,6 +41,7 @@ use crate::jwt::{self, ClaimsPolicy, Rejection};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// Default Clerk Backend API base URL.
 pub const DEFAULT_API_BASE: &str = "https://api.clerk.com/v1";
@@ -639,43 +639,41 @@ struct OrganizationRef {
     slug: Option<String>,
 }
 
-#[async_trait]
 impl AuthProvider for ClerkProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.verify(token).await.map(|u| Some((*u).clone()))
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move { self.verify(token).await.map(|u| Some((*u).clone())) })
     }
 
-    async fn authorize_user(&self, user: &User, _parts: &Parts) -> Result<bool, AuthError> {
-        if user.id.is_empty() {
-            return Ok(false);
-        }
-        let Some(org) = &self.org else {
-            return Ok(true);
-        };
-        if self.claims_match_org(org, user) {
-            return Ok(true);
-        }
-        let Some(api) = &self.api else {
-            // Unreachable by construction (a restriction requires the secret key); fail closed.
-            return Err(AuthError::authorization_unavailable(
-                "Clerk Backend API not configured",
-            ));
-        };
-        self.memberships
-            .get_or_fetch(&user.id, || self.is_member(api, org, &user.id))
-            .await
-    }
-
-    fn has_authorize_user(&self) -> bool {
+    /// Only with an organization restriction; otherwise the policy decides.
+    fn authorizes(&self, _user: &User) -> bool {
         self.org.is_some()
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, _parts: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::pending(async move {
+            if user.id.is_empty() {
+                return Ok(false);
+            }
+            let Some(org) = &self.org else {
+                return Ok(true);
+            };
+            if self.claims_match_org(org, user) {
+                return Ok(true);
+            }
+            let Some(api) = &self.api else {
+                // Unreachable by construction (a restriction requires the secret key); fail closed.
+                return Err(AuthError::authorization_unavailable(
+                    "Clerk Backend API not configured",
+                ));
+            };
+            self.memberships
+                .get_or_fetch(&user.id, || self.is_member(api, org, &user.id))
+                .await
+        })
     }
 
     fn public(&self) -> PatternList {
@@ -690,8 +688,8 @@ impl AuthProvider for ClerkProvider {
         &[SESSION_COOKIE]
     }
 
-    fn issuers(&self) -> Vec<String> {
-        vec![self.issuer.clone()]
+    fn issuers(&self) -> &[String] {
+        std::slice::from_ref(&self.issuer)
     }
 }
 

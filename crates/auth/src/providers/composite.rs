@@ -9,20 +9,22 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use http::request::Parts;
+use serde_json::Value;
 
 use crate::User;
 use crate::error::AuthError;
 use crate::jwt::{self, Rejection};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// An ordered list of providers acting as one.
 pub struct CompositeProvider {
     name: String,
     members: Vec<Arc<dyn AuthProvider>>,
     cookie_names: Vec<&'static str>,
+    issuers: Vec<String>,
 }
 
 impl std::fmt::Debug for CompositeProvider {
@@ -77,10 +79,20 @@ impl CompositeProvider {
                 }
             }
         }
+        // Any issuer as soon as one JWT member accepts any; else the members' issuers.
+        let issuers = if members
+            .iter()
+            .any(|m| m.handles_jwt() && m.issuers().is_empty())
+        {
+            Vec::new()
+        } else {
+            members.iter().flat_map(|m| m.issuers()).cloned().collect()
+        };
         Ok(Self {
             name: name.into(),
             members,
             cookie_names,
+            issuers,
         })
     }
 
@@ -88,84 +100,109 @@ impl CompositeProvider {
         self.members.iter().find(|m| m.name() == &*user.provider)
     }
 
-    /// The members that may verify this token: for a JWT with an `iss`, those that accept that
-    /// issuer (or any issuer), plus non-JWT providers; otherwise all.
-    fn candidates(&self, token: &str) -> Vec<&Arc<dyn AuthProvider>> {
-        let iss = jwt::parse(token, jwt::DEFAULT_MAX_TOKEN_BYTES)
-            .ok()
-            .and_then(|t| {
-                t.claims
-                    .get("iss")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            });
-        match iss {
-            None => self.members.iter().collect(),
-            Some(iss) => self
-                .members
-                .iter()
-                .filter(|m| {
-                    if !m.handles_jwt() {
-                        return true;
-                    }
-                    let issuers = m.issuers();
-                    issuers.is_empty() || issuers.iter().any(|i| i == &iss)
-                })
-                .collect(),
+    /// The members that may verify a token with this (unverified) `iss`, in order: for a JWT
+    /// with an `iss`, those that accept that issuer (or any issuer), plus non-JWT providers;
+    /// otherwise all.
+    fn candidates<'s, 'i>(
+        &'s self,
+        iss: Option<&'i str>,
+    ) -> impl Iterator<Item = &'s Arc<dyn AuthProvider>> + Send + use<'s, 'i> {
+        self.members.iter().filter(move |m| match iss {
+            None => true,
+            Some(iss) => {
+                !m.handles_jwt() || m.issuers().is_empty() || m.issuers().iter().any(|i| i == iss)
+            }
+        })
+    }
+}
+
+/// The members' answers so far: the first user wins; otherwise a backend being down beats a
+/// refusal, so that an outage is a 503 rather than a 401.
+#[derive(Default)]
+struct Outcome {
+    unavailable: Option<AuthError>,
+    refused: Option<AuthError>,
+}
+
+impl Outcome {
+    /// Records a member's answer; `Some` is a user, the composite's answer.
+    fn record(&mut self, answer: Result<Option<User>, AuthError>) -> Option<User> {
+        match answer {
+            Ok(user) => return user,
+            Err(e @ AuthError::Unavailable { .. }) => self.unavailable = Some(e),
+            Err(e) => self.refused = Some(e),
+        }
+        None
+    }
+
+    /// The answer once every candidate refused.
+    fn finish(self) -> Result<Option<User>, AuthError> {
+        match (self.unavailable, self.refused) {
+            (Some(e), _) | (None, Some(e)) => Err(e),
+            (None, None) => Ok(None),
         }
     }
 }
 
-#[async_trait]
 impl AuthProvider for CompositeProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        let candidates = self.candidates(token);
-        if candidates.is_empty() {
-            return Err(AuthError::InvalidToken(Rejection::Provider(
-                "no configured provider accepts this token's issuer".into(),
-            )));
-        }
-        let mut unavailable = None;
-        let mut last = None;
-        for m in candidates {
-            match m.authenticate_token(token, parts).await {
-                Ok(Some(user)) => return Ok(Some(user)),
-                Ok(None) => {}
-                Err(e @ AuthError::Unavailable { .. }) => unavailable = Some(e),
-                Err(e) => last = Some(e),
+    /// Asks the candidates in order, inline while they answer ready; from the first that answers
+    /// pending on, the rest is one future.
+    fn authenticate<'a>(&'a self, token: &'a str, parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        let parsed = jwt::parse(token, jwt::DEFAULT_MAX_TOKEN_BYTES).ok();
+        let iss = parsed
+            .as_ref()
+            .and_then(|t| t.claims.get("iss"))
+            .and_then(Value::as_str);
+        let mut outcome = Outcome::default();
+        let mut asked = 0usize;
+        for m in self.candidates(iss) {
+            asked += 1;
+            match m.authenticate(token, parts) {
+                Verdict::Ready(answer) => {
+                    if let Some(user) = outcome.record(answer) {
+                        return Verdict::Ready(Ok(Some(user)));
+                    }
+                }
+                Verdict::Pending(answer) => {
+                    let iss = iss.map(str::to_owned);
+                    return Verdict::pending(async move {
+                        if let Some(user) = outcome.record(answer.await) {
+                            return Ok(Some(user));
+                        }
+                        for m in self.candidates(iss.as_deref()).skip(asked) {
+                            if let Some(user) = outcome.record(m.authenticate(token, parts).await) {
+                                return Ok(Some(user));
+                            }
+                        }
+                        outcome.finish()
+                    });
+                }
             }
         }
-        match (unavailable, last) {
-            (Some(e), _) => Err(e),
-            (None, Some(e)) => Err(e),
-            (None, None) => Ok(None),
+        if asked == 0 {
+            return Verdict::Ready(Err(AuthError::InvalidToken(Rejection::Provider(
+                "no configured provider accepts this token's issuer".into(),
+            ))));
         }
-    }
-
-    async fn authorize_user(&self, user: &User, parts: &Parts) -> Result<bool, AuthError> {
-        match self.member_of(user) {
-            Some(m) => m.authorize_user(user, parts).await,
-            // A user no member authenticated: never allow.
-            None => Ok(false),
-        }
-    }
-
-    fn has_authorize_user(&self) -> bool {
-        self.members.iter().any(|m| m.has_authorize_user())
+        Verdict::Ready(outcome.finish())
     }
 
     /// The member that authenticated the user decides; members without their own authorizer
     /// leave the decision to the policy (callback or rules).
     fn authorizes(&self, user: &User) -> bool {
         self.member_of(user).is_none_or(|m| m.authorizes(user))
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, parts: &'a Parts) -> Verdict<'a, bool> {
+        match self.member_of(user) {
+            Some(m) => m.authorize(user, parts),
+            // A user no member authenticated: never allow.
+            None => Verdict::Ready(Ok(false)),
+        }
     }
 
     fn public(&self) -> PatternList {
@@ -180,14 +217,7 @@ impl AuthProvider for CompositeProvider {
         &self.cookie_names
     }
 
-    fn issuers(&self) -> Vec<String> {
-        if self
-            .members
-            .iter()
-            .any(|m| m.handles_jwt() && m.issuers().is_empty())
-        {
-            return Vec::new();
-        }
-        self.members.iter().flat_map(|m| m.issuers()).collect()
+    fn issuers(&self) -> &[String] {
+        &self.issuers
     }
 }

@@ -9,7 +9,7 @@
 //! future; `iat` and `auth_time` numeric and not in the future. As in the Admin SDK's decoded
 //! token, the user's claims gain `uid` (= `sub`).
 //!
-//! Authorization ([`AuthProvider::has_authorize_user`] is true), as `@mastra/auth-firebase`:
+//! Authorization ([`AuthProvider::authorizes`] every user), as `@mastra/auth-firebase`:
 //! the document `user_access/{uid}` in the configured Firestore database must exist. Read over
 //! the Firestore REST API, `GET {base}/projects/{project}/databases/{db}/documents/user_access/{uid}`,
 //! with an OAuth access token minted from the service account ([`crate::google_oauth`]). 200 ->
@@ -20,7 +20,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -39,6 +38,7 @@ use crate::jwt::{self, ClaimsPolicy, Rejection};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// Google's securetoken certificates (`{kid: PEM certificate}`), which sign Firebase ID tokens.
 pub const DEFAULT_CERTS_URL: &str =
@@ -587,32 +587,31 @@ pub fn check_firebase_claims(
     Ok(())
 }
 
-#[async_trait]
 impl AuthProvider for FirebaseProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        if token.is_empty() {
-            return Ok(None);
-        }
-        self.verify(token).await.map(|u| Some((*u).clone()))
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move {
+            if token.is_empty() {
+                return Ok(None);
+            }
+            self.verify(token).await.map(|u| Some((*u).clone()))
+        })
     }
 
-    async fn authorize_user(&self, user: &User, _parts: &Parts) -> Result<bool, AuthError> {
-        if user.id.is_empty() {
-            return Ok(false);
-        }
-        self.has_access(&user.id).await
-    }
-
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _user: &User) -> bool {
         true
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, _parts: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::pending(async move {
+            if user.id.is_empty() {
+                return Ok(false);
+            }
+            self.has_access(&user.id).await
+        })
     }
 
     fn public(&self) -> PatternList {

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 
@@ -19,6 +18,7 @@ use crate::jwt::{self, ClaimsPolicy};
 use crate::keyset::{KeySet, KeySetConfig, KeySetStats, KeySetTiming};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// The algorithms a key set may ever serve (asymmetric only: a key set never holds HMAC keys).
 pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
@@ -76,18 +76,27 @@ impl KeySetVerifier {
         }
     }
 
-    /// [`AuthProvider::authenticate_now`] for a provider built on this verifier: a cache hit, or
-    /// a verification that needs no fetch ([`KeySet::verify_now`]); `None` = await
-    /// [`KeySetVerifier::verify`].
-    pub fn authenticate_now(&self, token: &str) -> Option<Result<Option<User>, AuthError>> {
+    /// [`AuthProvider::authenticate`] for a provider built on this verifier: ready on a cache
+    /// hit or when the token can be verified without a fetch ([`KeySet::verify_now`]), else
+    /// pending on [`KeySetVerifier::verify`].
+    pub fn authenticate<'a>(&'a self, token: &'a str) -> Verdict<'a, Option<User>> {
         let slot = CacheSlot::new(self.cache.as_ref(), token);
         if let Some(user) = slot.get(jwt::now_secs(), self.policy.leeway) {
-            return Some(Ok(Some((*user).clone())));
+            return Verdict::Ready(Ok(Some((*user).clone())));
         }
-        let verified = self
+        match self
             .key_set
-            .verify_now(token, &self.policy, self.max_token_bytes)?;
-        Some(verified.map(|(claims, exp)| Some((*self.remember(slot, claims, exp)).clone())))
+            .verify_now(token, &self.policy, self.max_token_bytes)
+        {
+            Some(verified) => Verdict::Ready(
+                verified.map(|(claims, exp)| Some((*self.remember(slot, claims, exp)).clone())),
+            ),
+            None => {
+                Verdict::pending(
+                    async move { self.verify(token).await.map(|u| Some((*u).clone())) },
+                )
+            }
+        }
     }
 
     /// Verifies a token (cache first) and returns the user. Refused tokens are
@@ -391,26 +400,13 @@ impl JwksProvider {
     }
 }
 
-#[async_trait]
 impl AuthProvider for JwksProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn authenticate_now(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Option<Result<Option<User>, AuthError>> {
-        self.verifier.authenticate_now(token)
-    }
-
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.verify(token).await.map(|u| Some((*u).clone()))
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        self.verifier.authenticate(token)
     }
 
     fn public(&self) -> PatternList {
@@ -421,7 +417,7 @@ impl AuthProvider for JwksProvider {
         self.protected.clone()
     }
 
-    fn issuers(&self) -> Vec<String> {
-        self.verifier.policy().issuers.clone()
+    fn issuers(&self) -> &[String] {
+        &self.verifier.policy().issuers
     }
 }

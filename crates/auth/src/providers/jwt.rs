@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
@@ -14,6 +13,7 @@ use crate::error::AuthError;
 use crate::jwt::{self, ClaimsPolicy, PreparedKey, Rejection, VerifyKey};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// Minimum HMAC secret length: below this, offline brute force of a captured token is practical.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -300,31 +300,18 @@ fn rsa_modulus(der: &[u8]) -> Option<&[u8]> {
     rest.get(..len)
 }
 
-#[async_trait]
 impl AuthProvider for JwtProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn authenticate_now(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Option<Result<Option<User>, AuthError>> {
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
         // Keys are local: verification never waits on I/O.
-        Some(
+        Verdict::Ready(
             self.verify(token)
                 .map(|u| Some((*u).clone()))
                 .map_err(AuthError::InvalidToken),
         )
-    }
-
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.authenticate_now(token, parts).unwrap_or(Ok(None))
     }
 
     fn public(&self) -> PatternList {
@@ -335,7 +322,7 @@ impl AuthProvider for JwtProvider {
         self.protected.clone()
     }
 
-    fn issuers(&self) -> Vec<String> {
-        self.claims.issuers.clone()
+    fn issuers(&self) -> &[String] {
+        &self.claims.issuers
     }
 }

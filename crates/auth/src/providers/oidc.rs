@@ -10,7 +10,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use tokio::sync::OnceCell;
@@ -24,6 +23,7 @@ use crate::keyset::{FETCH_FAILURE_BACKOFF, KeySet, KeySetConfig, KeySetStats, Ke
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
 use crate::providers::jwks::{KeySetProviderError, KeySetVerifier, check_algorithms, non_empty};
+use crate::verdict::Verdict;
 
 /// The discovery path appended to the issuer.
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
@@ -319,38 +319,29 @@ impl OidcProvider {
     }
 }
 
-#[async_trait]
 impl AuthProvider for OidcProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    fn authenticate_now(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Option<Result<Option<User>, AuthError>> {
-        self.verifier.get()?.authenticate_now(token)
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        match self.verifier.get() {
+            Some(verifier) => verifier.authenticate(token),
+            // Discovery first.
+            None => {
+                Verdict::pending(
+                    async move { self.verify(token).await.map(|u| Some((*u).clone())) },
+                )
+            }
+        }
     }
 
-    fn authorize_user_now(&self, user: &User, _parts: &Parts) -> Option<Result<bool, AuthError>> {
-        Some(Ok(!user.id.is_empty()))
-    }
-
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.verify(token).await.map(|u| Some((*u).clone()))
-    }
-
-    async fn authorize_user(&self, user: &User, _parts: &Parts) -> Result<bool, AuthError> {
-        Ok(!user.id.is_empty())
-    }
-
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _user: &User) -> bool {
         true
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, _parts: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::Ready(Ok(!user.id.is_empty()))
     }
 
     fn public(&self) -> PatternList {
@@ -361,7 +352,7 @@ impl AuthProvider for OidcProvider {
         self.config.protected.clone()
     }
 
-    fn issuers(&self) -> Vec<String> {
-        vec![self.issuer.clone()]
+    fn issuers(&self) -> &[String] {
+        std::slice::from_ref(&self.issuer)
     }
 }

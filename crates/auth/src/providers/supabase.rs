@@ -12,7 +12,7 @@
 //!   (`{url}/auth/v1/.well-known/jwks.json`, through [`KeySet`]): `iss` = `{url}/auth/v1`, `aud`
 //!   = `authenticated`, `exp` required. With both, HS* tokens go to the secret, others to the JWKS.
 //!
-//! Authorization ([`AuthProvider::has_authorize_user`] is true): PostgREST
+//! Authorization ([`AuthProvider::authorizes`] every user): PostgREST
 //! `GET {url}/rest/v1/users?select=isAdmin&id=eq.{id}` with `apikey` and the *user's* token as
 //! bearer (so row-level security applies as that user). `[{"isAdmin": true}]` allows; `[]`,
 //! `false` or `null` denies (403); an error status, garbage or no answer is a 503 (Mastra allows on
@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -46,6 +45,7 @@ use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
 use crate::token::TokenExtractor;
+use crate::verdict::Verdict;
 
 /// Longest a successful remote lookup is trusted without asking GoTrue again.
 pub const MAX_REMOTE_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -699,40 +699,39 @@ fn unverified_sub(token: &str, max_bytes: usize) -> Option<String> {
         .map(str::to_owned)
 }
 
-#[async_trait]
 impl AuthProvider for SupabaseProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        if token.is_empty() {
-            return Ok(None);
-        }
-        self.verify(token).await.map(|u| Some((*u).clone()))
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move {
+            if token.is_empty() {
+                return Ok(None);
+            }
+            self.verify(token).await.map(|u| Some((*u).clone()))
+        })
     }
 
-    async fn authorize_user(&self, user: &User, parts: &Parts) -> Result<bool, AuthError> {
-        if user.id.is_empty() {
-            return Ok(false);
-        }
-        let Some(token) = request_token(parts) else {
-            tracing::warn!(provider = %self.name, "no user token in the request to query users.isAdmin with; denying");
-            return Ok(false);
-        };
-        if unverified_sub(&token, self.max_token_bytes).as_deref() != Some(user.id.as_str()) {
-            tracing::warn!(provider = %self.name, "the request's token does not belong to the user being authorized; denying");
-            return Ok(false);
-        }
-        self.is_admin(&user.id, &token).await
-    }
-
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _user: &User) -> bool {
         true
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, parts: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::pending(async move {
+            if user.id.is_empty() {
+                return Ok(false);
+            }
+            let Some(token) = request_token(parts) else {
+                tracing::warn!(provider = %self.name, "no user token in the request to query users.isAdmin with; denying");
+                return Ok(false);
+            };
+            if unverified_sub(&token, self.max_token_bytes).as_deref() != Some(user.id.as_str()) {
+                tracing::warn!(provider = %self.name, "the request's token does not belong to the user being authorized; denying");
+                return Ok(false);
+            }
+            self.is_admin(&user.id, &token).await
+        })
     }
 
     fn public(&self) -> PatternList {
@@ -747,8 +746,8 @@ impl AuthProvider for SupabaseProvider {
         COOKIES
     }
 
-    fn issuers(&self) -> Vec<String> {
-        self.policy.issuers.clone()
+    fn issuers(&self) -> &[String] {
+        &self.policy.issuers
     }
 }
 
@@ -833,6 +832,7 @@ mod tests {
         let p = provider();
         assert_eq!(p.mode(), SupabaseMode::Remote);
         assert_eq!(p.cookie_names(), &["sb-access-token"]);
-        assert!(p.has_authorize_user());
+        let user = User::from_claims(Default::default(), "supabase".into());
+        assert!(p.authorizes(&user));
     }
 }

@@ -23,7 +23,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use http::request::Parts;
 use jsonwebtoken::Algorithm;
 use reqwest::Url;
@@ -40,6 +39,7 @@ use crate::jwt::{self, ClaimsPolicy, Rejection};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::verdict::Verdict;
 
 /// Default WorkOS API base URL.
 pub const DEFAULT_API_BASE: &str = "https://api.workos.com";
@@ -785,39 +785,38 @@ impl WorkosProvider {
     }
 }
 
-#[async_trait]
 impl AuthProvider for WorkosProvider {
     fn name(&self) -> &str {
         &self.name
     }
 
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        _parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        let claims = self.verify_claims(token).await?;
-        self.resolve_user(claims).await.map(Some)
+    fn authenticate<'a>(&'a self, token: &'a str, _parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move {
+            let claims = self.verify_claims(token).await?;
+            self.resolve_user(claims).await.map(Some)
+        })
     }
 
-    async fn authorize_user(&self, user: &User, _parts: &Parts) -> Result<bool, AuthError> {
-        let Some(workos_id) = non_empty_str(user.claim("workos_id")) else {
-            return Ok(false);
-        };
-        if user.id.is_empty() {
-            return Ok(false);
-        }
-        if !self.require_admin_role {
-            return Ok(true);
-        }
-        let ms = self
-            .memberships(workos_id, AuthError::authorization_unavailable)
-            .await?;
-        Ok(ms.iter().any(|m| m.is_active_with_role("admin")))
-    }
-
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _user: &User) -> bool {
         true
+    }
+
+    fn authorize<'a>(&'a self, user: &'a User, _parts: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::pending(async move {
+            let Some(workos_id) = non_empty_str(user.claim("workos_id")) else {
+                return Ok(false);
+            };
+            if user.id.is_empty() {
+                return Ok(false);
+            }
+            if !self.require_admin_role {
+                return Ok(true);
+            }
+            let ms = self
+                .memberships(workos_id, AuthError::authorization_unavailable)
+                .await?;
+            Ok(ms.iter().any(|m| m.is_active_with_role("admin")))
+        })
     }
 
     fn public(&self) -> PatternList {
@@ -828,8 +827,8 @@ impl AuthProvider for WorkosProvider {
         self.protected.clone()
     }
 
-    fn issuers(&self) -> Vec<String> {
-        self.claims.issuers.clone()
+    fn issuers(&self) -> &[String] {
+        &self.claims.issuers
     }
 }
 

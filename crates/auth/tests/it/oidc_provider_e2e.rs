@@ -158,14 +158,14 @@ async fn oidc_provider_tokens_are_accepted_and_refused_once_altered_or_expired()
     // Accepted: RS256 access token, iss = the issuer, aud = the resource indicator.
     let token = op.token("e2e-client").await;
     let user = provider
-        .authenticate_token(&token, &parts())
+        .authenticate(&token, &parts())
         .await
         .expect("real token accepted")
         .expect("a user");
     assert_eq!(user.id, "e2e-client");
     assert_eq!(user.claims["iss"], op.issuer.as_str());
     assert_eq!(user.claims["aud"], op.resource.as_str());
-    assert!(provider.authorize_user(&user, &parts()).await.unwrap());
+    assert!(provider.authorize(&user, &parts()).await.unwrap());
     assert_eq!(provider.issuers(), vec![op.issuer.clone()]);
 
     // Altered: another subject, a later expiry, a flipped signature byte.

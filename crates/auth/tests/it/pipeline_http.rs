@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::common_keys::*;
-use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use http::request::Parts;
@@ -14,7 +13,9 @@ use mastra_auth::pattern::{MethodSet, RoutePattern};
 use mastra_auth::policy::RouteFlag;
 use mastra_auth::providers::{JwtProvider, JwtProviderConfig};
 use mastra_auth::rules::{Condition, Rule, Rules};
-use mastra_auth::{Auth, AuthError, AuthProvider, AuthUser, AuthzRequest, User};
+use mastra_auth::{
+    Auth, AuthError, AuthProvider, AuthUser, Authorizer, AuthzRequest, User, Verdict,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -500,24 +501,26 @@ struct DownBackend {
     calls: AtomicUsize,
 }
 
-#[async_trait]
 impl AuthProvider for DownBackend {
     fn name(&self) -> &str {
         "down"
     }
-    async fn authenticate_token(&self, token: &str, _: &Parts) -> Result<Option<User>, AuthError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        match token {
-            "authn-down" => Err(AuthError::authentication_unavailable("jwks unreachable")),
-            "nobody" => Ok(None),
-            _ => Ok(Some(User::from_claims(Default::default(), "down".into()))),
-        }
+    // Awaited, as a remote identity provider is; counted when it runs.
+    fn authenticate<'a>(&'a self, token: &'a str, _: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            match token {
+                "authn-down" => Err(AuthError::authentication_unavailable("jwks unreachable")),
+                "nobody" => Ok(None),
+                _ => Ok(Some(User::from_claims(Default::default(), "down".into()))),
+            }
+        })
     }
-    async fn authorize_user(&self, _: &User, _: &Parts) -> Result<bool, AuthError> {
-        Err(AuthError::authorization_unavailable("connection refused"))
-    }
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _: &User) -> bool {
         true
+    }
+    fn authorize<'a>(&'a self, _: &'a User, _: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::pending(async { Err(AuthError::authorization_unavailable("connection refused")) })
     }
 }
 
@@ -585,17 +588,21 @@ async fn custom_api_prefix_moves_the_defaults() {
 /// The JWT provider without its synchronous fast path: every check takes the awaited route.
 struct AwaitOnly(Arc<dyn AuthProvider>);
 
-#[async_trait]
 impl AuthProvider for AwaitOnly {
     fn name(&self) -> &str {
         self.0.name()
     }
-    async fn authenticate_token(
-        &self,
-        token: &str,
-        parts: &Parts,
-    ) -> Result<Option<User>, AuthError> {
-        self.0.authenticate_token(token, parts).await
+    fn authenticate<'a>(&'a self, token: &'a str, parts: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move { self.0.authenticate(token, parts).await })
+    }
+}
+
+/// An `authorize` callback that awaits, as one asking a remote service does: denies `banned`.
+struct AwaitedCallback;
+
+impl Authorizer for AwaitedCallback {
+    fn authorize<'a>(&'a self, req: AuthzRequest<'a>) -> Verdict<'a, bool> {
+        Verdict::pending(async move { Ok(req.user.claims.get("role") != Some(&json!("banned"))) })
     }
 }
 
@@ -617,7 +624,6 @@ fn outcome(r: &Result<Option<User>, AuthError>) -> String {
 
 #[tokio::test]
 async fn decided_without_awaiting_exactly_as_when_awaited() {
-    use mastra_auth::layer::CheckNow;
     let rules = || {
         Rules(vec![
             Rule {
@@ -655,7 +661,8 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
     let awaited = Auth::builder(Arc::new(AwaitOnly(jwt())))
         .rules(rules())
         .build();
-    let callback = Auth::builder(jwt())
+    let callback = Auth::builder(jwt()).authorize(AwaitedCallback).build();
+    let closure = Auth::builder(jwt())
         .authorize(|r: &AuthzRequest<'_>| r.user.claims.get("role") != Some(&json!("banned")))
         .build();
     let mut decided_now = 0;
@@ -665,25 +672,27 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
             // Twice: the second time the verified-token cache answers.
             for _ in 0..2 {
                 let reference = outcome(&awaited.check(&parts).await);
-                let now = fast.check_now(&parts);
-                if matches!(now, CheckNow::Done(_)) {
+                let now = fast.check(&parts);
+                if now.is_ready() {
                     decided_now += 1;
                 }
-                assert!(
-                    !matches!(now, CheckNow::Authenticate(_)),
-                    "the jwt provider never needs I/O"
-                );
-                let got = outcome(&fast.resume(&parts, now).await);
+                assert!(!now.is_pending(), "the jwt provider never needs I/O");
+                let got = outcome(&now.await);
                 assert_eq!(got, reference, "{method} {path} {auth:?}");
-                // An authorize callback is awaited: check_now stops before it, same decision.
-                let cb = callback.check_now(&parts);
-                let authenticated = matches!(cb, CheckNow::Authorize(_));
+                // An awaited authorize callback: the check is pending exactly when it gets that
+                // far, with the same decision.
+                let cb = callback.check(&parts);
+                let authenticated = cb.is_pending();
                 assert_eq!(
                     authenticated,
                     reference.starts_with("user") || reference.contains("Access denied"),
                     "{method} {path} {auth:?}: {cb:?}"
                 );
-                assert_eq!(outcome(&callback.resume(&parts, cb).await), reference);
+                assert_eq!(outcome(&cb.await), reference);
+                // A closure callback answers now, with the same decision.
+                let sync = closure.check(&parts);
+                assert!(sync.is_ready(), "{method} {path} {auth:?}: {sync:?}");
+                assert_eq!(outcome(&sync.await), reference);
             }
         }
     }
@@ -697,27 +706,30 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
 /// named `allowed` pass its own check, `refused` do not, `down` meet an unreachable backend.
 struct SelfAuthorizing;
 
-#[async_trait]
 impl AuthProvider for SelfAuthorizing {
     fn name(&self) -> &str {
         "self"
     }
-    async fn authenticate_token(&self, token: &str, _: &Parts) -> Result<Option<User>, AuthError> {
-        let claims = json!({"sub": token, "role": "user"});
-        let Value::Object(map) = claims else {
-            unreachable!()
-        };
-        Ok(Some(User::from_claims(map, "self".into())))
+    fn authenticate<'a>(&'a self, token: &'a str, _: &'a Parts) -> Verdict<'a, Option<User>> {
+        Verdict::pending(async move {
+            let claims = json!({"sub": token, "role": "user"});
+            let Value::Object(map) = claims else {
+                unreachable!()
+            };
+            Ok(Some(User::from_claims(map, "self".into())))
+        })
     }
-    async fn authorize_user(&self, user: &User, _: &Parts) -> Result<bool, AuthError> {
-        match user.id.as_str() {
-            "allowed" => Ok(true),
-            "down" => Err(AuthError::authorization_unavailable("backend down")),
-            _ => Ok(false),
-        }
-    }
-    fn has_authorize_user(&self) -> bool {
+    fn authorizes(&self, _: &User) -> bool {
         true
+    }
+    fn authorize<'a>(&'a self, user: &'a User, _: &'a Parts) -> Verdict<'a, bool> {
+        Verdict::pending(async move {
+            match user.id.as_str() {
+                "allowed" => Ok(true),
+                "down" => Err(AuthError::authorization_unavailable("backend down")),
+                _ => Ok(false),
+            }
+        })
     }
 }
 
@@ -844,4 +856,84 @@ async fn allow_rule_paths_match_exactly_deny_rule_paths_broadly() {
     // matches, which denies.
     assert_eq!(status("/API/agents").await, StatusCode::FORBIDDEN);
     assert_eq!(status("/api/agents/").await, StatusCode::FORBIDDEN);
+}
+
+/// The layer's response future, driven directly: a refusal is answered without the inner
+/// service, a decision made without awaiting calls the inner service at once (its own future,
+/// nothing boxed), and an awaited one calls it only once the pipeline has decided.
+#[tokio::test]
+async fn response_future_refuses_passes_through_or_checks_first() {
+    use axum::body::Body;
+    use axum::response::Response;
+    use tower::{Layer, Service, ServiceExt};
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let inner = {
+        let calls = calls.clone();
+        tower::service_fn(move |req: http::Request<Body>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let user = req.extensions().get::<User>().map(|u| u.id.clone());
+            async move {
+                Ok::<_, std::convert::Infallible>(Response::new(Body::from(format!("{user:?}"))))
+            }
+        })
+    };
+    let request = |authorization: Option<String>| {
+        let mut b = http::Request::builder().uri("/api/agents");
+        if let Some(a) = authorization {
+            b = b.header("authorization", a);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    let text = |res: Response| async move {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    let fast = Auth::builder(jwt()).build().layer().layer(inner.clone());
+    let slow = Auth::builder(Arc::new(AwaitOnly(jwt())))
+        .build()
+        .layer()
+        .layer(inner);
+
+    // Refused: answered without the inner service.
+    let mut svc = fast.clone();
+    let future = svc.ready().await.unwrap().call(request(None));
+    assert!(format!("{future:?}").contains("Refused"), "{future:?}");
+    let res = future.await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    // Decided without awaiting: the inner service is called before the future is polled.
+    let future = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(request(Some(bearer(&token("fast")))));
+    assert!(format!("{future:?}").contains("Inner"), "{future:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(text(future.await.unwrap()).await, "Some(\"fast\")");
+
+    // Awaited: the inner service runs once the pipeline allowed, with the user.
+    let mut svc = slow.clone();
+    let future = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(request(Some(bearer(&token("slow")))));
+    assert!(format!("{future:?}").contains("Checking"), "{future:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(text(future.await.unwrap()).await, "Some(\"slow\")");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    // Awaited and refused: never reaches the inner service.
+    let future = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(request(Some(bearer("not.a.token"))));
+    assert!(format!("{future:?}").contains("Checking"), "{future:?}");
+    assert_eq!(future.await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
 }

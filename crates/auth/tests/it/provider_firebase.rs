@@ -148,7 +148,7 @@ async fn accepts_a_firebase_id_token() {
     assert_eq!(p.project_id(), PROJECT);
     assert_eq!(p.database_id(), "(default)");
     let user = p
-        .authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        .authenticate(&id_token(&id_claims("uid-alice")), &parts())
         .await
         .unwrap()
         .unwrap();
@@ -164,11 +164,7 @@ async fn accepts_a_firebase_id_token() {
         &id_claims("uid-bob"),
     );
     assert_eq!(
-        p.authenticate_token(&b, &parts())
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
+        p.authenticate(&b, &parts()).await.unwrap().unwrap().id,
         "uid-bob"
     );
     assert_eq!(g.certs.requests(), 1, "one certificate fetch, then cached");
@@ -181,7 +177,7 @@ async fn rejects_each_rule() {
     let ok = id_claims("uid-alice");
     let check = |token: String| {
         let p = &p;
-        async move { rejection(p.authenticate_token(&token, &parts()).await) }
+        async move { rejection(p.authenticate(&token, &parts()).await) }
     };
 
     // Signature: key B's signature under key A's kid.
@@ -283,7 +279,7 @@ async fn rejects_each_rule() {
     ));
 
     // The valid one still passes after all that.
-    assert!(p.authenticate_token(&id_token(&ok), &parts()).await.is_ok());
+    assert!(p.authenticate(&id_token(&ok), &parts()).await.is_ok());
 }
 
 #[tokio::test]
@@ -292,7 +288,7 @@ async fn certificates_unreachable_is_503_not_401() {
     g.certs.set_behavior(Behavior::Status(503));
     let p = g.provider();
     match p
-        .authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        .authenticate(&id_token(&id_claims("uid-alice")), &parts())
         .await
     {
         Err(e @ AuthError::Unavailable { .. }) => assert_eq!(e.status(), 503),
@@ -402,12 +398,12 @@ async fn firestore_too_slow_is_503() {
     })
     .unwrap();
     let user = p
-        .authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        .authenticate(&id_token(&id_claims("uid-alice")), &parts())
         .await
         .unwrap()
         .unwrap();
     g.firestore.set_delay(Duration::from_millis(800));
-    let e = p.authorize_user(&user, &parts()).await.unwrap_err();
+    let e = p.authorize(&user, &parts()).await.unwrap_err();
     assert_eq!(e.status(), 503);
 }
 
@@ -447,12 +443,8 @@ async fn token_endpoint_down_or_refusing_is_503() {
         ..g.config()
     })
     .unwrap();
-    let user = p
-        .authenticate_token(&alice, &parts())
-        .await
-        .unwrap()
-        .unwrap();
-    let e = p.authorize_user(&user, &parts()).await.unwrap_err();
+    let user = p.authenticate(&alice, &parts()).await.unwrap().unwrap();
+    let e = p.authorize(&user, &parts()).await.unwrap_err();
     assert_eq!(e.status(), 503);
     assert!(e.to_string().contains("invalid_grant"), "{e}");
     assert_eq!(
@@ -468,7 +460,7 @@ async fn access_token_is_cached_and_minted_once_for_concurrent_callers() {
     g.grant("uid-alice");
     let p = Arc::new(g.provider());
     let user = p
-        .authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        .authenticate(&id_token(&id_claims("uid-alice")), &parts())
         .await
         .unwrap()
         .unwrap();
@@ -477,14 +469,14 @@ async fn access_token_is_cached_and_minted_once_for_concurrent_callers() {
         .map(|_| {
             let p = p.clone();
             let user = user.clone();
-            tokio::spawn(async move { p.authorize_user(&user, &parts()).await })
+            tokio::spawn(async move { p.authorize(&user, &parts()).await })
         })
         .collect();
     for t in tasks {
         assert!(t.await.unwrap().unwrap());
     }
     for _ in 0..20 {
-        assert!(p.authorize_user(&user, &parts()).await.unwrap());
+        assert!(p.authorize(&user, &parts()).await.unwrap());
     }
     assert_eq!(
         g.oauth.requests(),
@@ -503,20 +495,20 @@ async fn access_token_refreshed_before_expiry_and_after_revocation() {
     g.oauth.set_expires_in(200);
     let p = g.provider();
     let user = p
-        .authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        .authenticate(&id_token(&id_claims("uid-alice")), &parts())
         .await
         .unwrap()
         .unwrap();
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
+    assert!(p.authorize(&user, &parts()).await.unwrap());
+    assert!(p.authorize(&user, &parts()).await.unwrap());
     assert_eq!(g.oauth.granted(), 2);
     // A long-lived token is reused until Firestore refuses it (401), then replaced once.
     g.oauth.set_expires_in(3599);
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
+    assert!(p.authorize(&user, &parts()).await.unwrap());
+    assert!(p.authorize(&user, &parts()).await.unwrap());
     assert_eq!(g.oauth.granted(), 3);
     g.oauth.revoke_all();
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
+    assert!(p.authorize(&user, &parts()).await.unwrap());
     assert_eq!(g.oauth.granted(), 4);
 }
 
@@ -534,17 +526,17 @@ async fn named_database() {
     .unwrap();
     assert_eq!(p.database_id(), "tenant-db");
     let alice = p
-        .authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        .authenticate(&id_token(&id_claims("uid-alice")), &parts())
         .await
         .unwrap()
         .unwrap();
     let bob = p
-        .authenticate_token(&id_token(&id_claims("uid-bob")), &parts())
+        .authenticate(&id_token(&id_claims("uid-bob")), &parts())
         .await
         .unwrap()
         .unwrap();
-    assert!(p.authorize_user(&alice, &parts()).await.unwrap());
-    assert!(!p.authorize_user(&bob, &parts()).await.unwrap());
+    assert!(p.authorize(&alice, &parts()).await.unwrap());
+    assert!(!p.authorize(&bob, &parts()).await.unwrap());
     assert!(
         g.firestore
             .paths()
@@ -557,7 +549,7 @@ async fn named_database() {
         ..g.config()
     })
     .unwrap();
-    let e = p.authorize_user(&alice, &parts()).await.unwrap_err();
+    let e = p.authorize(&alice, &parts()).await.unwrap_err();
     assert_eq!(e.status(), 503);
     // From the environment, FIRESTORE_DATABASE_ID first.
     let cfg = g.config().from_env_with(|k| match k {
@@ -585,12 +577,12 @@ async fn uid_cannot_change_the_document_path() {
         "__reserved__",
     ] {
         let user = p
-            .authenticate_token(&id_token(&id_claims(uid)), &parts())
+            .authenticate(&id_token(&id_claims(uid)), &parts())
             .await
             .unwrap()
             .unwrap();
         assert_eq!(user.id, uid);
-        assert!(!p.authorize_user(&user, &parts()).await.unwrap(), "{uid}");
+        assert!(!p.authorize(&user, &parts()).await.unwrap(), "{uid}");
     }
     assert_eq!(g.firestore.requests(), 0);
     // Other unusual ids are encoded into exactly one path segment and reach their document.
@@ -599,11 +591,11 @@ async fn uid_cannot_change_the_document_path() {
     ] {
         g.grant(uid);
         let user = p
-            .authenticate_token(&id_token(&id_claims(uid)), &parts())
+            .authenticate(&id_token(&id_claims(uid)), &parts())
             .await
             .unwrap()
             .unwrap();
-        assert!(p.authorize_user(&user, &parts()).await.unwrap(), "{uid}");
+        assert!(p.authorize(&user, &parts()).await.unwrap(), "{uid}");
         let path = g.firestore.paths().pop().unwrap();
         let last = path.rsplit('/').next().unwrap();
         assert_eq!(
@@ -646,7 +638,7 @@ async fn configuration() {
     .unwrap();
     assert_eq!(p.project_id(), "other-project");
     let r = rejection(
-        p.authenticate_token(&id_token(&id_claims("uid-alice")), &parts())
+        p.authenticate(&id_token(&id_claims("uid-alice")), &parts())
             .await,
     );
     assert!(matches!(r, Rejection::IssuerMismatch { .. }), "{r}");

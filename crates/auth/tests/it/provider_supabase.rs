@@ -78,7 +78,7 @@ async fn remote_accepts_and_returns_the_gotrue_user() {
     let p = remote(&fake);
     assert_eq!(p.mode(), SupabaseMode::Remote);
     let user = p
-        .authenticate_token(&fake.token(ALICE, 600), &parts())
+        .authenticate(&fake.token(ALICE, 600), &parts())
         .await
         .unwrap()
         .unwrap();
@@ -104,21 +104,21 @@ async fn remote_rejections() {
         )
         .unwrap()
     };
-    let r = invalid(p.authenticate_token(&forged, &parts()).await);
+    let r = invalid(p.authenticate(&forged, &parts()).await);
     assert!(
         r.to_string().contains("HTTP 401") && r.to_string().contains("bad_jwt"),
         "{r}"
     );
     // Newer GoTrue answers 403 for the same thing.
     fake.set_bad_jwt_status(403);
-    let r = invalid(p.authenticate_token(&forged, &parts()).await);
+    let r = invalid(p.authenticate(&forged, &parts()).await);
     assert!(r.to_string().contains("HTTP 403"), "{r}");
     // A valid token of a deleted user.
     fake.remove_user(BOB);
-    let r = invalid(p.authenticate_token(&fake.token(BOB, 600), &parts()).await);
+    let r = invalid(p.authenticate(&fake.token(BOB, 600), &parts()).await);
     assert!(r.to_string().contains("user_not_found"), "{r}");
     // The anon key itself is not a user.
-    let r = invalid(p.authenticate_token(ANON_KEY, &parts()).await);
+    let r = invalid(p.authenticate(ANON_KEY, &parts()).await);
     assert!(
         matches!(r, Rejection::Malformed(_) | Rejection::Provider(_)),
         "{r}"
@@ -131,7 +131,7 @@ async fn remote_rejections() {
         "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln".to_owned(),
         "a".repeat(20_000),
     ] {
-        invalid(p.authenticate_token(&t, &parts()).await);
+        invalid(p.authenticate(&t, &parts()).await);
     }
     assert_eq!(
         fake.user_requests(),
@@ -139,7 +139,7 @@ async fn remote_rejections() {
         "refused tokens must not reach GoTrue"
     );
     // Empty token: no user, no call.
-    assert!(p.authenticate_token("", &parts()).await.unwrap().is_none());
+    assert!(p.authenticate("", &parts()).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -153,10 +153,7 @@ async fn remote_backend_failures_are_503() {
         ServiceBehavior::Garbage,
     ] {
         fake.set_auth_behavior(b.clone());
-        unavailable(
-            p.authenticate_token(&fake.token(ALICE, 600), &parts())
-                .await,
-        );
+        unavailable(p.authenticate(&fake.token(ALICE, 600), &parts()).await);
     }
     // Slower than the timeout.
     fake.set_auth_behavior(ServiceBehavior::Normal);
@@ -166,10 +163,7 @@ async fn remote_backend_failures_are_503() {
     })
     .unwrap();
     fake.set_delay(Duration::from_millis(600));
-    unavailable(
-        slow.authenticate_token(&fake.token(ALICE, 600), &parts())
-            .await,
-    );
+    unavailable(slow.authenticate(&fake.token(ALICE, 600), &parts()).await);
     // Nothing listening.
     let gone = SupabaseProvider::new(SupabaseConfig {
         allow_insecure_http: true,
@@ -182,14 +176,14 @@ async fn remote_backend_failures_are_503() {
         "exp": super_now() + 600,
         "iss": "http://127.0.0.1:9/auth/v1",
     }));
-    unavailable(gone.authenticate_token(&for_gone, &parts()).await);
+    unavailable(gone.authenticate(&for_gone, &parts()).await);
     // A failure is not cached: the next call after recovery succeeds.
     fake.set_delay(Duration::ZERO);
     let t = fake.token(ALICE, 600);
     fake.set_auth_behavior(ServiceBehavior::Status(503));
-    unavailable(p.authenticate_token(&t, &parts()).await);
+    unavailable(p.authenticate(&t, &parts()).await);
     fake.set_auth_behavior(ServiceBehavior::Normal);
-    assert!(p.authenticate_token(&t, &parts()).await.unwrap().is_some());
+    assert!(p.authenticate(&t, &parts()).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -217,7 +211,7 @@ async fn remote_mode_sends_only_this_projects_tokens_to_gotrue() {
             |r: &Rejection| *r == Rejection::ClaimType("iss"),
         ),
     ] {
-        let r = invalid(p.authenticate_token(&token, &parts()).await);
+        let r = invalid(p.authenticate(&token, &parts()).await);
         assert!(check(&r), "{what}: {r}");
     }
     assert_eq!(
@@ -234,7 +228,7 @@ async fn remote_lookups_are_cached_and_coalesced() {
     let p = Arc::new(remote(&fake));
     let t = fake.token(ALICE, 600);
     for _ in 0..10 {
-        p.authenticate_token(&t, &parts()).await.unwrap().unwrap();
+        p.authenticate(&t, &parts()).await.unwrap().unwrap();
     }
     assert_eq!(fake.user_requests(), 1, "10 requests, 1 GoTrue call");
     // Concurrent first requests for a new token share one call.
@@ -244,7 +238,7 @@ async fn remote_lookups_are_cached_and_coalesced() {
         .map(|_| {
             let p = p.clone();
             let t2 = t2.clone();
-            tokio::spawn(async move { p.authenticate_token(&t2, &parts()).await })
+            tokio::spawn(async move { p.authenticate(&t2, &parts()).await })
         })
         .collect();
     for task in tasks {
@@ -268,23 +262,20 @@ async fn remote_cache_is_bounded_by_ttl_and_token_exp() {
     })
     .unwrap();
     let t = fake.token(ALICE, 600);
-    p.authenticate_token(&t, &parts()).await.unwrap().unwrap();
-    p.authenticate_token(&t, &parts()).await.unwrap().unwrap();
+    p.authenticate(&t, &parts()).await.unwrap().unwrap();
+    p.authenticate(&t, &parts()).await.unwrap().unwrap();
     assert_eq!(fake.user_requests(), 1);
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    p.authenticate_token(&t, &parts()).await.unwrap().unwrap();
+    p.authenticate(&t, &parts()).await.unwrap().unwrap();
     assert_eq!(fake.user_requests(), 2, "re-asked after the TTL");
     // The token's exp caps the cache: a token expiring in 1 s is not served from the cache after
     // that, even though the TTL (60 s) has not passed; GoTrue then refuses it.
     let p = remote(&fake);
     let short = fake.token(BOB, 1);
-    p.authenticate_token(&short, &parts())
-        .await
-        .unwrap()
-        .unwrap();
+    p.authenticate(&short, &parts()).await.unwrap().unwrap();
     let before = fake.user_requests();
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let r = invalid(p.authenticate_token(&short, &parts()).await);
+    let r = invalid(p.authenticate(&short, &parts()).await);
     assert!(r.to_string().contains("refused"), "{r}");
     assert_eq!(fake.user_requests(), before + 1);
     // A revoked session stays usable for at most the TTL: a deleted user is still served from
@@ -295,11 +286,11 @@ async fn remote_cache_is_bounded_by_ttl_and_token_exp() {
     })
     .unwrap();
     let t = fake.token(ALICE, 600);
-    ttl.authenticate_token(&t, &parts()).await.unwrap().unwrap();
+    ttl.authenticate(&t, &parts()).await.unwrap().unwrap();
     fake.remove_user(ALICE);
-    ttl.authenticate_token(&t, &parts()).await.unwrap().unwrap();
+    ttl.authenticate(&t, &parts()).await.unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    invalid(ttl.authenticate_token(&t, &parts()).await);
+    invalid(ttl.authenticate(&t, &parts()).await);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +310,7 @@ async fn hs256_local_accepts_without_calling_gotrue() {
     let p = hs256_local(&fake);
     assert_eq!(p.mode(), SupabaseMode::LocalSecret);
     let user = p
-        .authenticate_token(&fake.token(ALICE, 600), &parts())
+        .authenticate(&fake.token(ALICE, 600), &parts())
         .await
         .unwrap()
         .unwrap();
@@ -340,7 +331,7 @@ async fn hs256_local_rejections() {
     )
     .unwrap();
     assert_eq!(
-        invalid(p.authenticate_token(&forged, &parts()).await),
+        invalid(p.authenticate(&forged, &parts()).await),
         Rejection::BadSignature
     );
     let cases = [
@@ -355,14 +346,14 @@ async fn hs256_local_rejections() {
     ];
     for (extra, want) in cases {
         let r = invalid(
-            p.authenticate_token(&fake.token_with(extra.clone()), &parts())
+            p.authenticate(&fake.token_with(extra.clone()), &parts())
                 .await,
         );
         assert!(r.to_string().contains(want), "{extra}: {r}");
     }
     // An ES256 token with only the secret configured: the algorithm is not accepted.
     let r = invalid(
-        p.authenticate_token(&fake.es256_token(json!({"sub": ALICE})), &parts())
+        p.authenticate(&fake.es256_token(json!({"sub": ALICE})), &parts())
             .await,
     );
     assert!(matches!(r, Rejection::AlgorithmNotAllowed(_)), "{r}");
@@ -383,7 +374,7 @@ async fn jwks_local_accepts_es256_and_fails_closed() {
     .unwrap();
     assert_eq!(p.mode(), SupabaseMode::LocalJwks);
     let user = p
-        .authenticate_token(&fake.es256_token(json!({"sub": ALICE})), &parts())
+        .authenticate(&fake.es256_token(json!({"sub": ALICE})), &parts())
         .await
         .unwrap()
         .unwrap();
@@ -391,14 +382,11 @@ async fn jwks_local_accepts_es256_and_fails_closed() {
     assert_eq!(fake.jwks_requests(), 1);
     assert_eq!(fake.user_requests(), 0);
     // HS256 tokens need the secret, which is not configured.
-    let r = invalid(
-        p.authenticate_token(&fake.token(ALICE, 600), &parts())
-            .await,
-    );
+    let r = invalid(p.authenticate(&fake.token(ALICE, 600), &parts()).await);
     assert!(matches!(r, Rejection::AlgorithmNotAllowed(_)), "{r}");
     // Wrong issuer through the JWKS path.
     let r = invalid(
-        p.authenticate_token(
+        p.authenticate(
             &fake.es256_token(json!({"sub": ALICE, "iss": "https://other/auth/v1"})),
             &parts(),
         )
@@ -413,7 +401,7 @@ async fn jwks_local_accepts_es256_and_fails_closed() {
     .unwrap();
     fake.set_auth_behavior(ServiceBehavior::Status(503));
     unavailable(
-        cold.authenticate_token(&fake.es256_token(json!({"sub": BOB})), &parts())
+        cold.authenticate(&fake.es256_token(json!({"sub": BOB})), &parts())
             .await,
     );
 }
@@ -429,14 +417,14 @@ async fn secret_and_jwks_together_route_by_algorithm() {
     .unwrap();
     assert_eq!(p.mode(), SupabaseMode::LocalSecretAndJwks);
     let a = p
-        .authenticate_token(&fake.token(ALICE, 600), &parts())
+        .authenticate(&fake.token(ALICE, 600), &parts())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(a.id, ALICE);
     assert_eq!(fake.jwks_requests(), 0, "HS256 never touches the JWKS");
     let b = p
-        .authenticate_token(&fake.es256_token(json!({"sub": BOB})), &parts())
+        .authenticate(&fake.es256_token(json!({"sub": BOB})), &parts())
         .await
         .unwrap()
         .unwrap();
@@ -554,19 +542,19 @@ async fn authorization_denies_when_the_request_token_is_not_the_users() {
     let fake = fake_with_users().await;
     let p = remote(&fake);
     let alice = p
-        .authenticate_token(&fake.token(ALICE, 600), &parts())
+        .authenticate(&fake.token(ALICE, 600), &parts())
         .await
         .unwrap()
         .unwrap();
     // No token in the request head at all.
-    assert!(!p.authorize_user(&alice, &parts()).await.unwrap());
+    assert!(!p.authorize(&alice, &parts()).await.unwrap());
     // Bob's token with Alice's user: never query with someone else's token.
     let bobs = parts_with_bearer(&fake.token(BOB, 600));
-    assert!(!p.authorize_user(&alice, &bobs).await.unwrap());
+    assert!(!p.authorize(&alice, &bobs).await.unwrap());
     assert_eq!(fake.rest_requests(), 0);
     // The right token.
     let own = parts_with_bearer(&fake.token(ALICE, 600));
-    assert!(p.authorize_user(&alice, &own).await.unwrap());
+    assert!(p.authorize(&alice, &own).await.unwrap());
 }
 
 #[tokio::test]
@@ -576,14 +564,10 @@ async fn user_id_is_encoded_as_one_filter_value() {
     let evil = "x&isAdmin=is.true&id=neq.nobody#/../ %";
     fake.set_admin(evil, json!(false));
     let token = fake.token_with(json!({"sub": evil}));
-    let user = p
-        .authenticate_token(&token, &parts())
-        .await
-        .unwrap()
-        .unwrap();
+    let user = p.authenticate(&token, &parts()).await.unwrap().unwrap();
     assert_eq!(user.id, evil);
     assert!(
-        !p.authorize_user(&user, &parts_with_bearer(&token))
+        !p.authorize(&user, &parts_with_bearer(&token))
             .await
             .unwrap()
     );

@@ -314,7 +314,7 @@ async fn each_rejection_reason() {
     assert!(matches!(
         rejection(
             provider
-                .authenticate_token(&token(&with(good.clone(), json!({"sub": null}))), &parts())
+                .authenticate(&token(&with(good.clone(), json!({"sub": null}))), &parts())
                 .await
                 .unwrap_err()
         ),
@@ -576,34 +576,34 @@ async fn memberships_are_paged_cached_and_put_in_claims() {
 async fn default_authorization_needs_id_and_workos_id() {
     let fake = fake().await;
     let provider = WorkosProvider::new(config(&fake)).unwrap();
-    assert!(provider.has_authorize_user());
     let user = |id: &str, claims: Value| User {
         id: id.into(),
         claims: claims.as_object().unwrap().clone().into(),
         provider: "workos".into(),
     };
+    assert!(provider.authorizes(&user("user_ada", json!({}))));
     let p = parts();
     assert!(
         provider
-            .authorize_user(&user("user_ada", json!({"workos_id": "user_ada"})), &p)
+            .authorize(&user("user_ada", json!({"workos_id": "user_ada"})), &p)
             .await
             .unwrap()
     );
     assert!(
         !provider
-            .authorize_user(&user("user_ada", json!({})), &p)
+            .authorize(&user("user_ada", json!({})), &p)
             .await
             .unwrap()
     );
     assert!(
         !provider
-            .authorize_user(&user("user_ada", json!({"workos_id": ""})), &p)
+            .authorize(&user("user_ada", json!({"workos_id": ""})), &p)
             .await
             .unwrap()
     );
     assert!(
         !provider
-            .authorize_user(&user("", json!({"workos_id": "user_ada"})), &p)
+            .authorize(&user("", json!({"workos_id": "user_ada"})), &p)
             .await
             .unwrap()
     );

@@ -19,7 +19,7 @@ use mastra_auth::providers::jwks::KeySetProviderError;
 use mastra_auth::providers::{
     Auth0Config, Auth0Provider, JwksConfig, JwksProvider, OidcConfig, OidcProvider,
 };
-use mastra_auth::{Auth, AuthError, AuthProvider, AuthUser, User};
+use mastra_auth::{Auth, AuthError, AuthProvider, AuthUser, User, Verdict};
 use serde_json::{Value, json};
 
 const AUD: &str = "https://api.example.test";
@@ -191,14 +191,14 @@ async fn jwks_accepts_valid_tokens_of_every_key_type() {
         (Algorithm::EdDSA, "k4"),
     ] {
         let user = p
-            .authenticate_token(&sign(alg, Some(kid), &claims(iss)), &parts())
+            .authenticate(&sign(alg, Some(kid), &claims(iss)), &parts())
             .await
             .unwrap()
             .unwrap();
         assert_eq!(user.id, "user-1");
         assert_eq!(&*user.provider, "jwks");
     }
-    assert!(!p.has_authorize_user());
+    assert!(!p.authorizes(&User::from_claims(Default::default(), "jwks".into())));
     assert_eq!(p.issuers(), vec![iss.to_owned()]);
     assert_eq!(fake.requests(), 1);
     // Audience arrays are accepted when they contain the audience.
@@ -229,7 +229,7 @@ async fn jwks_backend_down_is_503() {
     let iss = "https://issuer.example/";
     let p = jwks_provider(&fake, iss);
     let e = p
-        .authenticate_token(&sign(Algorithm::RS256, Some("k1"), &claims(iss)), &parts())
+        .authenticate(&sign(Algorithm::RS256, Some("k1"), &claims(iss)), &parts())
         .await
         .unwrap_err();
     assert!(is_503(&e), "{e:?}");
@@ -394,15 +394,15 @@ async fn oidc_discovers_and_accepts() {
     );
     let iss = fake.base_url().to_owned();
     let user = p
-        .authenticate_token(&sign(Algorithm::RS256, Some("k1"), &claims(&iss)), &parts())
+        .authenticate(&sign(Algorithm::RS256, Some("k1"), &claims(&iss)), &parts())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(user.id, "user-1");
-    assert!(p.has_authorize_user());
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
+    assert!(p.authorizes(&user));
+    assert!(p.authorize(&user, &parts()).await.unwrap());
     let anonymous = User::from_claims(Default::default(), "oidc".into());
-    assert!(!p.authorize_user(&anonymous, &parts()).await.unwrap());
+    assert!(!p.authorize(&anonymous, &parts()).await.unwrap());
     for _ in 0..5 {
         p.verify(&sign(Algorithm::RS256, Some("k1"), &claims(&iss)))
             .await
@@ -573,7 +573,7 @@ async fn auth0_accepts_and_authorizes() {
     assert_eq!(p.issuer(), AUTH0_ISS);
     assert_eq!(p.issuers(), vec![AUTH0_ISS.to_owned()]);
     let user = p
-        .authenticate_token(
+        .authenticate(
             &sign(Algorithm::RS256, Some("k1"), &claims(AUTH0_ISS)),
             &parts(),
         )
@@ -581,11 +581,11 @@ async fn auth0_accepts_and_authorizes() {
         .unwrap()
         .unwrap();
     assert_eq!((user.id.as_str(), &*user.provider), ("user-1", "auth0"));
-    assert!(p.has_authorize_user());
-    assert!(p.authorize_user(&user, &parts()).await.unwrap());
+    assert!(p.authorizes(&user));
+    assert!(p.authorize(&user, &parts()).await.unwrap());
     // Mastra's authorizeUser: no sub/id -> false; expired -> false.
     let no_id = User::from_claims(Default::default(), "auth0".into());
-    assert!(!p.authorize_user(&no_id, &parts()).await.unwrap());
+    assert!(!p.authorize(&no_id, &parts()).await.unwrap());
     let expired = User::from_claims(
         json!({"sub": "u", "exp": now() - 3600})
             .as_object()
@@ -593,7 +593,7 @@ async fn auth0_accepts_and_authorizes() {
             .unwrap(),
         "auth0".into(),
     );
-    assert!(!p.authorize_user(&expired, &parts()).await.unwrap());
+    assert!(!p.authorize(&expired, &parts()).await.unwrap());
     assert_eq!(fake.requests(), 1);
 }
 
@@ -786,15 +786,13 @@ async fn through_layer(auth: &Auth, token: &str) -> Result<Arc<User>, AuthError>
         .unwrap()
         .into_parts()
         .0;
-    let state = auth.check_now(&parts);
-    auth.resume(&parts, state)
+    auth.check(&parts)
         .await
         .map(|u| Arc::new(u.expect("a protected path yields a user")))
 }
 
 #[tokio::test]
 async fn jwks_decides_without_awaiting_once_the_keys_are_loaded() {
-    use mastra_auth::layer::CheckNow;
     let fake = JwksFake::with_keys(vec![jwk(Algorithm::RS256, "k1")]).await;
     let iss = "https://issuer.example/";
     let auth = Auth::builder(Arc::new(jwks_provider(&fake, iss))).build();
@@ -810,14 +808,11 @@ async fn jwks_decides_without_awaiting_once_the_keys_are_loaded() {
     // Malformed: refused now, no fetch. Cold key set: awaited.
     let bad = head("not.a.token");
     assert!(matches!(
-        auth.check_now(&bad),
-        CheckNow::Done(Err(AuthError::InvalidToken(_)))
+        auth.check(&bad),
+        Verdict::Ready(Err(AuthError::InvalidToken(_)))
     ));
     let first = sign(Algorithm::RS256, Some("k1"), &claims(iss));
-    assert!(matches!(
-        auth.check_now(&head(&first)),
-        CheckNow::Authenticate(_)
-    ));
+    assert!(auth.check(&head(&first)).is_pending());
     assert_eq!(fake.requests(), 0);
     through_layer(&auth, &first).await.unwrap();
     assert_eq!(fake.requests(), 1);
@@ -827,8 +822,8 @@ async fn jwks_decides_without_awaiting_once_the_keys_are_loaded() {
         Some("k1"),
         &patched(claims(iss), json!({"sub": "user-2"})),
     );
-    match auth.check_now(&head(&other)) {
-        CheckNow::Done(Ok(Some(user))) => assert_eq!(user.id, "user-2"),
+    match auth.check(&head(&other)) {
+        Verdict::Ready(Ok(Some(user))) => assert_eq!(user.id, "user-2"),
         other => panic!("expected a user now, got {other:?}"),
     }
     let expired = sign(
@@ -837,15 +832,12 @@ async fn jwks_decides_without_awaiting_once_the_keys_are_loaded() {
         &patched(claims(iss), json!({"exp": now() - 3600})),
     );
     assert!(matches!(
-        auth.check_now(&head(&expired)),
-        CheckNow::Done(Err(AuthError::InvalidToken(Rejection::Expired { .. })))
+        auth.check(&head(&expired)),
+        Verdict::Ready(Err(AuthError::InvalidToken(Rejection::Expired { .. })))
     ));
     // An unknown kid needs the (rate-limited) refresh: awaited.
     let unknown = sign(Algorithm::RS256, Some("k9"), &claims(iss));
-    assert!(matches!(
-        auth.check_now(&head(&unknown)),
-        CheckNow::Authenticate(_)
-    ));
+    assert!(auth.check(&head(&unknown)).is_pending());
     assert_eq!(fake.requests(), 1);
     // Every reject reason, through the path the layer takes.
     assert_reject_reasons(iss, |t| {
