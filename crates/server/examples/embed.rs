@@ -43,7 +43,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.fill_from_env(|name| std::env::var(name).ok());
     if config.auth.jwt.is_none() {
         let secret = std::fs::read_to_string(DEV_SECRET).map_err(|e| {
-            format!("set MASTRA_JWT_SECRET, or run `mastra serve` once to create {DEV_SECRET} ({e})")
+            format!(
+                "set MASTRA_JWT_SECRET, or run `mastra serve` once to create {DEV_SECRET} ({e})"
+            )
         })?;
         config.auth.jwt = Some(JwtConfig {
             secret: Some(Secret::new(secret.trim())),

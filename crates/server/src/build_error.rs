@@ -33,8 +33,8 @@ pub enum BuildError {
         method: String,
         /// Its path template.
         path: String,
-        /// What is wrong.
-        reason: crate::config::RouteError,
+        /// What is wrong (boxed: the other variants are small).
+        reason: Box<crate::config::RouteError>,
     },
     /// TLS material is unusable.
     #[error("server.tls: {0}")]

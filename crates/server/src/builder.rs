@@ -94,7 +94,8 @@ impl ServerBuilder {
         <L::Service as Service<Request>>::Error: Into<std::convert::Infallible> + 'static,
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
-        self.layers.push(Box::new(move |router: Router| router.layer(layer)));
+        self.layers
+            .push(Box::new(move |router: Router| router.layer(layer)));
         self
     }
 
@@ -122,7 +123,7 @@ impl ServerBuilder {
                 app::user_route_flag(r).map_err(|reason| BuildError::Route {
                     method: r.method_label(),
                     path: r.path.clone(),
-                    reason,
+                    reason: Box::new(reason),
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -196,7 +197,7 @@ fn check_routes(config: &Config, routes: &[ApiRoute]) -> Result<(), BuildError> 
         let err = |reason| BuildError::Route {
             method: route.method_label(),
             path: route.path.clone(),
-            reason,
+            reason: Box::new(reason),
         };
         if let Some(reason) = &route.invalid {
             return Err(err(reason.clone()));

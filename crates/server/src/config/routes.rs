@@ -356,7 +356,12 @@ impl RouteSet {
 
     /// Adds a route whose path was checked elsewhere (a loaded config's): only its template and
     /// method are checked against the routes before it, so the routes after it cannot collide.
-    pub fn record(&mut self, method: &MethodOrAll, path: &str, label: &str) -> Result<(), RouteError> {
+    pub fn record(
+        &mut self,
+        method: &MethodOrAll,
+        path: &str,
+        label: &str,
+    ) -> Result<(), RouteError> {
         self.add_template(path)?;
         let method = method.to_string();
         let key = (method.clone(), normalize_template(path));
@@ -464,6 +469,44 @@ fn normalize_template(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_set_checks_added_routes_and_records_checked_ones() {
+        let get = MethodOrAll::Method(Method::GET);
+        let mut set = RouteSet::new("/api");
+        // a loaded config's route is recorded as it is
+        set.record(&get, "/api/legacy", "api_routes[0]").unwrap();
+        set.add(&get, "/x/{id}", "first").unwrap();
+        set.add(&MethodOrAll::Method(Method::POST), "/x/{id}", "second")
+            .unwrap();
+        set.add(&MethodOrAll::All, "/x/{id}", "third").unwrap();
+        assert_eq!(
+            set.add(&get, "/x/{id}", "fourth"),
+            Err(RouteError::Duplicate {
+                method: "GET".into(),
+                path: "/x/{id}".into(),
+                first: "first".into(),
+                first_path: "/x/{id}".into(),
+            })
+        );
+        assert!(matches!(
+            set.add(&get, "/x/{other}", "fifth"),
+            Err(RouteError::Template { .. })
+        ));
+        assert!(matches!(
+            set.add(&get, "/api/new", "sixth"),
+            Err(RouteError::UnderApiPrefix { .. })
+        ));
+        assert!(matches!(
+            set.record(&get, "/api/legacy", "seventh"),
+            Err(RouteError::Duplicate { .. })
+        ));
+        set.reserve_template("/health").unwrap();
+        assert!(matches!(
+            set.add(&get, "/Health/", "eighth"),
+            Err(RouteError::Reserved { .. })
+        ));
+    }
 
     #[test]
     fn normalizes_templates() {

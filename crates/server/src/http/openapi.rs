@@ -402,7 +402,11 @@ pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
         }}),
     );
 
-    let mut tags = vec![json!({"name": "system"}), json!({"name": "agents"}), json!({"name": "tools"})];
+    let mut tags = vec![
+        json!({"name": "system"}),
+        json!({"name": "agents"}),
+        json!({"name": "tools"}),
+    ];
     if add_routes(&mut paths, routes) {
         tags.push(json!({"name": CUSTOM_TAG}));
     }
@@ -482,4 +486,31 @@ pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(path: &str) -> RouteDoc {
+        RouteDoc {
+            methods: MethodSet::All,
+            path: path.into(),
+            requires_auth: true,
+            operation: Map::new(),
+        }
+    }
+
+    #[test]
+    fn templates_become_openapi_paths() {
+        let (path, params) = doc("/a/{id}/b/{*rest}").openapi_path();
+        assert_eq!(path, "/a/{id}/b/{rest}");
+        assert_eq!(
+            params,
+            vec![("id".to_string(), false), ("rest".to_string(), true)]
+        );
+        let (path, params) = doc("/lit/{{x}}/v{n}").openapi_path();
+        assert_eq!(path, "/lit/{{x}}/v{n}");
+        assert_eq!(params, vec![("n".to_string(), false)]);
+    }
 }

@@ -85,7 +85,8 @@ async fn tag(State(name): State<&'static str>, req: Request, next: Next) -> Resp
         .get::<User>()
         .map_or_else(|| "-".to_string(), |u| u.id.clone());
     let mut res = next.run(req).await;
-    res.headers_mut().insert(name, HeaderValue::from_static("1"));
+    res.headers_mut()
+        .insert(name, HeaderValue::from_static("1"));
     if let Ok(v) = HeaderValue::from_str(&user) {
         res.headers_mut().insert("x-user", v);
     }
@@ -287,8 +288,11 @@ async fn cors_body_limit_and_timeout_apply_to_user_routes() {
         ServerBuilder::new(cfg)
             .route(billing())
             .route(
-                ApiRoute::post("/upload", |body: String| async move { body.len().to_string() })
-                    .requires_auth(false),
+                ApiRoute::post(
+                    "/upload",
+                    |body: String| async move { body.len().to_string() },
+                )
+                .requires_auth(false),
             )
             .route(
                 ApiRoute::get("/slow", || async {
@@ -511,9 +515,12 @@ async fn without_custom_routes_the_document_is_unchanged() {
     );
 }
 
+/// A builder and what its `build()` must fail with.
+type Case = (ServerBuilder, fn(&RouteError) -> bool);
+
 fn route_error(builder: ServerBuilder) -> RouteError {
     match builder.build() {
-        Err(BuildError::Route { reason, .. }) => reason,
+        Err(BuildError::Route { reason, .. }) => *reason,
         other => panic!("expected BuildError::Route, got {other:?}"),
     }
 }
@@ -527,7 +534,7 @@ async fn colliding_or_invalid_routes_are_build_errors() {
             "[[api_routes]]\nmethod = \"GET\"\npath = \"/cfg/{id}\"\njson = 1\n",
         ))
     };
-    let cases: Vec<(ServerBuilder, fn(&RouteError) -> bool)> = vec![
+    let cases: Vec<Case> = vec![
         (base().route(ApiRoute::get("/api/x", ok)), |e| {
             matches!(e, RouteError::UnderApiPrefix { .. })
         }),
@@ -556,9 +563,10 @@ async fn colliding_or_invalid_routes_are_build_errors() {
             matches!(e, RouteError::Template { .. })
         }),
         // the same method and template as a config route
-        (base().route(ApiRoute::get("/cfg/{id}", ok)), |e| {
-            matches!(e, RouteError::Duplicate { first, .. } if first == "api_routes[0]")
-        }),
+        (
+            base().route(ApiRoute::get("/cfg/{id}", ok)),
+            |e| matches!(e, RouteError::Duplicate { first, .. } if first == "api_routes[0]"),
+        ),
         // a conflicting template of a config route
         (base().route(ApiRoute::post("/cfg/{other}", ok)), |e| {
             matches!(e, RouteError::Template { .. })
@@ -571,9 +579,11 @@ async fn colliding_or_invalid_routes_are_build_errors() {
             |e| matches!(e, RouteError::Duplicate { first, .. } if first == "route GET /b/{id}"),
         ),
         (
-            base()
-                .route(ApiRoute::any("/b", ok))
-                .route(ApiRoute::new(MethodSet::All, "/b", MethodRouter::new())),
+            base().route(ApiRoute::any("/b", ok)).route(ApiRoute::new(
+                MethodSet::All,
+                "/b",
+                MethodRouter::new(),
+            )),
             |e| matches!(e, RouteError::Duplicate { .. }),
         ),
         (
@@ -587,7 +597,9 @@ async fn colliding_or_invalid_routes_are_build_errors() {
             |e| matches!(e, RouteError::Duplicate { method, .. } if method == "GET"),
         ),
         (
-            base().route(ApiRoute::get("/c/{x}", ok)).route(ApiRoute::get("/c/{*rest}", ok)),
+            base()
+                .route(ApiRoute::get("/c/{x}", ok))
+                .route(ApiRoute::get("/c/{*rest}", ok)),
             |e| matches!(e, RouteError::Template { .. }),
         ),
         (
@@ -606,9 +618,10 @@ async fn colliding_or_invalid_routes_are_build_errors() {
             )),
             |e| matches!(e, RouteError::Method { .. }),
         ),
-        (base().route(ApiRoute::get("/e", ok).openapi(json!("x"))), |e| {
-            matches!(e, RouteError::Operation)
-        }),
+        (
+            base().route(ApiRoute::get("/e", ok).openapi(json!("x"))),
+            |e| matches!(e, RouteError::Operation),
+        ),
     ];
     for (i, (builder, expected)) in cases.into_iter().enumerate() {
         let err = route_error(builder);
@@ -761,6 +774,10 @@ async fn bound_server_serves_user_routes_with_the_client_address() {
     let res = c.get(format!("http://{addr}/whoami")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "127.0.0.1");
-    let res = c.get(format!("http://{addr}/billing/3")).send().await.unwrap();
+    let res = c
+        .get(format!("http://{addr}/billing/3"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
