@@ -167,7 +167,8 @@ impl ServerBuilder {
     }
 
     /// [`ServerBuilder::build`], then binds the configured host and port (port 0 picks a free
-    /// one); [`Server::run`] serves.
+    /// one); [`Server::run`] serves. With routes or layers added, handlers and layers can
+    /// extract `ConnectInfo<SocketAddr>`.
     pub async fn bind(self) -> Result<Server, BuildError> {
         Server::bind_app(self.build()?).await
     }
