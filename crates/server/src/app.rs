@@ -5,16 +5,33 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use mastra_auth::pattern::{MethodSet, PatternList, RoutePattern};
+use mastra_auth::pattern::{MethodSet, PathMatcher, PatternList, RoutePattern};
 use mastra_auth::policy::RouteFlag;
 use mastra_auth::rules::{RuleConfig, RuleError, Rules};
 use mastra_auth::{Auth, AuthProvider};
 use mastra_core::{Agent, Registry, builtin_tools, model_from_spec};
 use serde::Deserialize;
 
+use crate::api_route::ApiRoute;
 pub use crate::build_error::BuildError;
-use crate::config::{ApiRouteConfig, Config, MethodOrAll};
+use crate::builder::{App, ServerBuilder};
+use crate::config::{ApiRouteConfig, Config, MethodOrAll, RouteError};
 use crate::http;
+use crate::http::openapi::RouteDoc;
+
+/// App-wide middleware added with [`ServerBuilder::layer`], applied to the router of every route.
+pub(crate) type AppLayer = Box<dyn FnOnce(Router) -> Router + Send + Sync>;
+
+/// What a [`ServerBuilder`] adds to the app of a config.
+#[derive(Default)]
+pub(crate) struct Additions {
+    /// Routes of the user's own, checked against the config's and the server's.
+    pub(crate) routes: Vec<ApiRoute>,
+    /// App-wide middleware, innermost first.
+    pub(crate) layers: Vec<AppLayer>,
+    /// The user routes' OpenAPI operations.
+    pub(crate) docs: Vec<RouteDoc>,
+}
 
 fn auth_err(key: impl Into<String>, message: impl ToString) -> BuildError {
     BuildError::Auth {
@@ -53,8 +70,33 @@ fn route_flag(r: &ApiRouteConfig) -> Result<RouteFlag, BuildError> {
     })
 }
 
+/// The `requires_auth` flag of a route added with [`ServerBuilder::route`].
+pub(crate) fn user_route_flag(route: &ApiRoute) -> Result<RouteFlag, RouteError> {
+    let path = PathMatcher::pattern(&route.path).map_err(|e| RouteError::Template {
+        path: route.path.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(RouteFlag {
+        methods: route.methods.clone(),
+        template: route.path.clone(),
+        pattern: RoutePattern {
+            path,
+            methods: route.methods.clone(),
+        },
+        requires_auth: route.requires_auth,
+    })
+}
+
 /// The auth pipeline described by the config, or `None` when `auth.provider = "none"`.
 pub fn build_auth(cfg: &Config) -> Result<Option<Auth>, BuildError> {
+    build_auth_with(cfg, Vec::new())
+}
+
+/// [`build_auth`] knowing the `requires_auth` flags of more routes than the config's.
+pub(crate) fn build_auth_with(
+    cfg: &Config,
+    extra_routes: Vec<RouteFlag>,
+) -> Result<Option<Auth>, BuildError> {
     let Some(provider) = build_provider(cfg)? else {
         return Ok(None);
     };
@@ -85,6 +127,9 @@ pub fn build_auth(cfg: &Config) -> Result<Option<Auth>, BuildError> {
     }
     for r in &cfg.api_routes {
         b = b.route(route_flag(r)?);
+    }
+    for flag in extra_routes {
+        b = b.route(flag);
     }
     Ok(Some(b.build()))
 }
@@ -127,6 +172,17 @@ pub fn build_router(
     registry: Arc<Registry>,
     auth: Option<Auth>,
 ) -> Result<Router, BuildError> {
+    assemble(cfg, registry, auth, Additions::default()).map(|(router, _)| router)
+}
+
+/// [`build_router`] with a builder's additions: their routes next to the config's, their layers
+/// inside the auth layer. Returns the router and the auth pipeline it runs.
+pub(crate) fn assemble(
+    cfg: &Config,
+    registry: Arc<Registry>,
+    auth: Option<Auth>,
+    additions: Additions,
+) -> Result<(Router, Option<Arc<Auth>>), BuildError> {
     let prefix = cfg.server.api_prefix.as_str();
     let mut app = Router::new()
         .merge(http::health_router(prefix))
@@ -135,12 +191,27 @@ pub fn build_router(
             http::custom_routes::router(&cfg.api_routes)
                 .map_err(|e| BuildError::Routes(e.to_string()))?,
         );
+    // The builder checked these against every other route, so `route` cannot panic.
+    for route in additions.routes {
+        app = app.route(&route.path, route.router);
+    }
     if cfg.server.openapi {
-        app = app.merge(http::openapi::router(prefix));
+        let docs: Vec<RouteDoc> = cfg
+            .api_routes
+            .iter()
+            .map(RouteDoc::from_config)
+            .chain(additions.docs)
+            .collect();
+        app = app.merge(http::openapi::router_with(prefix, &docs));
     }
     app = app.fallback(|| async { http::json_error(::http::StatusCode::NOT_FOUND, "Not Found") });
+    for layer in additions.layers {
+        app = layer(app);
+    }
+    let auth = auth.map(Auth::layer);
+    let shared = auth.as_ref().map(|layer| layer.auth().clone());
     if let Some(auth) = auth {
-        app = app.layer(auth.layer());
+        app = app.layer(auth);
     }
     // The layers below need no matched route, so they wrap the router once. Added with
     // `Router::layer` (as auth must be) axum wraps every route in each of them, and every
@@ -159,20 +230,20 @@ pub fn build_router(
         // Its response body type differs; on a router of one fallback it wraps that one route.
         router = router.layer(http::logging::layer());
     }
-    Ok(router)
+    Ok((router, shared))
 }
 
-/// Builds everything from a config: auth, registry, router.
+/// Builds everything from a config: auth, registry, router ([`ServerBuilder::into_router`]
+/// without additions).
 pub fn build(cfg: &Config) -> Result<Router, BuildError> {
-    let auth = build_auth(cfg)?;
-    let registry = Arc::new(build_registry(cfg)?);
-    build_router(cfg, registry, auth)
+    ServerBuilder::new(cfg.clone()).into_router()
 }
 
 /// A bound, ready server: call [`Server::run`] to serve until SIGINT/SIGTERM.
 pub struct Server {
     listener: tokio::net::TcpListener,
     router: Router,
+    auth: Option<Arc<Auth>>,
     tls: Option<crate::config::TlsConfig>,
     shutdown_timeout: std::time::Duration,
     /// Whether handlers need the client address (proxy routes).
@@ -183,9 +254,15 @@ pub struct Server {
 type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>> + Send>>;
 
 impl Server {
-    /// Binds the configured host and port (port 0 picks a free one).
+    /// Binds the configured host and port (port 0 picks a free one): [`ServerBuilder::bind`]
+    /// without additions.
     pub async fn bind(cfg: &Config) -> Result<Server, BuildError> {
-        let router = build(cfg)?;
+        ServerBuilder::new(cfg.clone()).bind().await
+    }
+
+    /// Binds the host and port of the app's config.
+    pub(crate) async fn bind_app(app: App) -> Result<Server, BuildError> {
+        let (router, auth, cfg, user_additions) = app.into_parts();
         if let Some(tls) = &cfg.server.tls {
             http::tls::rustls_config(tls).map_err(|e| BuildError::Tls(e.to_string()))?;
         }
@@ -196,13 +273,21 @@ impl Server {
         Ok(Server {
             listener,
             router,
+            auth,
             tls: cfg.server.tls.clone(),
             shutdown_timeout: cfg.server.shutdown_timeout,
-            client_addr: cfg
-                .api_routes
-                .iter()
-                .any(|r| matches!(r.action, crate::config::RouteAction::Proxy { .. })),
+            // User routes and middleware may read `ConnectInfo<SocketAddr>`.
+            client_addr: user_additions
+                || cfg
+                    .api_routes
+                    .iter()
+                    .any(|r| matches!(r.action, crate::config::RouteAction::Proxy { .. })),
         })
+    }
+
+    /// The auth pipeline every route goes through (`None` with `auth.provider = "none"`).
+    pub fn auth(&self) -> Option<&Arc<Auth>> {
+        self.auth.as_ref()
     }
 
     /// The bound address.

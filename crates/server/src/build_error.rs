@@ -26,6 +26,16 @@ pub enum BuildError {
     /// A custom route is unusable.
     #[error("api_routes: {0}")]
     Routes(String),
+    /// A route added with [`crate::ServerBuilder::route`] is unusable.
+    #[error("route {method} {path}: {reason}")]
+    Route {
+        /// Its methods (`GET`, `GET, POST`, `ALL`).
+        method: String,
+        /// Its path template.
+        path: String,
+        /// What is wrong (boxed: the other variants are small).
+        reason: Box<crate::config::RouteError>,
+    },
     /// TLS material is unusable.
     #[error("server.tls: {0}")]
     Tls(String),

@@ -253,70 +253,188 @@ fn toml_to_json(value: toml::Value) -> Result<serde_json::Value, String> {
     })
 }
 
-/// Checks every route: a path outside the API prefix and the reserved paths, axum template
-/// syntax, and no two routes for the same method and template.
-pub(super) fn validate_routes(
-    routes: &[ApiRouteConfig],
-    prefix: &str,
-    origin: &str,
-) -> Result<(), ConfigError> {
-    let invalid = |key: &str, message: String| ConfigError::invalid(origin, key, message);
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
-    let mut matcher = matchit::Router::new();
-    let mut inserted: HashSet<&str> = HashSet::new();
-    for (i, route) in routes.iter().enumerate() {
-        let key = format!("api_routes[{i}].path");
-        let path = route.path.as_str();
+/// Why a custom route (`[[api_routes]]`, or one added with [`crate::ServerBuilder::route`])
+/// cannot be served. The messages say what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// The path does not start with `/`.
+    #[error("`{path}` must start with `/`")]
+    NoLeadingSlash {
+        /// The path as given.
+        path: String,
+    },
+    /// The path is the API prefix or under it.
+    #[error(
+        "`{path}` is under the API prefix `{prefix}`, which is reserved for the server's own \
+         routes (as in Mastra): choose a path outside it"
+    )]
+    UnderApiPrefix {
+        /// The path as given.
+        path: String,
+        /// The configured API prefix.
+        prefix: String,
+    },
+    /// The path is one the server serves itself ([`RESERVED_PATHS`]).
+    #[error("`{path}` is served by the server itself: choose another path")]
+    Reserved {
+        /// The path as given.
+        path: String,
+    },
+    /// A segment uses the `:name` / `*name` syntax of older routers.
+    #[error(
+        "segment `{segment}` uses the old `:name`/`*name` syntax: write `{{name}}` or \
+         `{{*name}}` (axum path templates)"
+    )]
+    OldSyntax {
+        /// The offending segment.
+        segment: String,
+    },
+    /// The router cannot take the template (bad parameter syntax, or a conflict with a route
+    /// added before it).
+    #[error("`{path}` is not a usable route template: {reason}")]
+    Template {
+        /// The path as given.
+        path: String,
+        /// The router's reason.
+        reason: String,
+    },
+    /// Another route already answers this method on this template.
+    #[error("{method} `{path}` duplicates {first} ({method} `{first_path}`): remove one")]
+    Duplicate {
+        /// The method (or `ALL`).
+        method: String,
+        /// The path as given.
+        path: String,
+        /// Which route came first (`api_routes[0]`, `route GET /x`).
+        first: String,
+        /// The first route's path.
+        first_path: String,
+    },
+    /// The route names no method.
+    #[error("the route names no method: give at least one")]
+    NoMethods,
+    /// The OpenAPI description given for the route is not a JSON object.
+    #[error("the `openapi` description must be a JSON object (an OpenAPI operation object)")]
+    Operation,
+    /// The router cannot dispatch on this method (an extension method).
+    #[error("method `{method}` cannot be routed: use one of {}", MethodOrAll::NAMES.join(", "))]
+    Method {
+        /// The method as given.
+        method: String,
+    },
+}
+
+/// The custom routes accepted so far, to check the next one against: each path outside the API
+/// prefix and the reserved paths, in axum template syntax, not conflicting with another template,
+/// and no two routes for the same method and template.
+#[derive(Debug)]
+pub struct RouteSet {
+    prefix: String,
+    matcher: matchit::Router<()>,
+    inserted: HashSet<String>,
+    /// `(method, template without parameter names)` -> (label, path) of the route that took it.
+    seen: HashMap<(String, String), (String, String)>,
+}
+
+impl RouteSet {
+    /// An empty set for routes outside `prefix`.
+    pub fn new(prefix: &str) -> Self {
+        RouteSet {
+            prefix: prefix.to_string(),
+            matcher: matchit::Router::new(),
+            inserted: HashSet::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Checks a route with `method` on `path` and adds it; `label` names it in a later
+    /// [`RouteError::Duplicate`].
+    pub fn add(&mut self, method: &MethodOrAll, path: &str, label: &str) -> Result<(), RouteError> {
+        self.check_path(path)?;
+        self.record(method, path, label)
+    }
+
+    /// Adds a route whose path was checked elsewhere (a loaded config's): only its template and
+    /// method are checked against the routes before it, so the routes after it cannot collide.
+    pub fn record(
+        &mut self,
+        method: &MethodOrAll,
+        path: &str,
+        label: &str,
+    ) -> Result<(), RouteError> {
+        self.add_template(path)?;
+        let method = method.to_string();
+        let key = (method.clone(), normalize_template(path));
+        if let Some((first, first_path)) = self.seen.get(&key) {
+            return Err(RouteError::Duplicate {
+                method,
+                path: path.into(),
+                first: first.clone(),
+                first_path: first_path.clone(),
+            });
+        }
+        self.seen.insert(key, (label.into(), path.into()));
+        Ok(())
+    }
+
+    /// The checks on the path alone: leading `/`, outside the API prefix and the reserved paths,
+    /// axum template syntax.
+    fn check_path(&self, path: &str) -> Result<(), RouteError> {
         if !path.starts_with('/') {
-            return Err(invalid(&key, format!("`{path}` must start with `/`")));
+            return Err(RouteError::NoLeadingSlash { path: path.into() });
         }
         let lower = path.to_ascii_lowercase();
-        let lower_prefix = prefix.to_ascii_lowercase();
+        let lower_prefix = self.prefix.to_ascii_lowercase();
         if lower == lower_prefix || lower.starts_with(&format!("{lower_prefix}/")) {
-            return Err(invalid(
-                &key,
-                format!(
-                    "`{path}` is under the API prefix `{prefix}`, which is reserved for the \
-                     server's own routes (as in Mastra): choose a path outside it"
-                ),
-            ));
+            return Err(RouteError::UnderApiPrefix {
+                path: path.into(),
+                prefix: self.prefix.clone(),
+            });
         }
         if RESERVED_PATHS.contains(&lower.trim_end_matches('/')) {
-            return Err(invalid(
-                &key,
-                format!("`{path}` is served by the server itself: choose another path"),
-            ));
+            return Err(RouteError::Reserved { path: path.into() });
         }
         if let Some(seg) = path
             .split('/')
             .find(|seg| seg.starts_with(':') || seg.starts_with('*'))
         {
-            return Err(invalid(
-                &key,
-                format!(
-                    "segment `{seg}` uses the old `:name`/`*name` syntax: write `{{name}}` or \
-                     `{{*name}}` (axum path templates)"
-                ),
-            ));
+            return Err(RouteError::OldSyntax {
+                segment: seg.into(),
+            });
         }
-        if inserted.insert(path)
-            && let Err(e) = matcher.insert(path, ())
-        {
-            return Err(invalid(
-                &key,
-                format!("`{path}` is not a usable route template: {e}"),
-            ));
+        Ok(())
+    }
+
+    /// Registers a template the server routes by itself (outside custom routes), so that a
+    /// custom route conflicting with it is refused instead of panicking in the router.
+    pub fn reserve_template(&mut self, path: &str) -> Result<(), RouteError> {
+        self.add_template(path)
+    }
+
+    fn add_template(&mut self, path: &str) -> Result<(), RouteError> {
+        if self.inserted.insert(path.to_string()) {
+            self.matcher
+                .insert(path, ())
+                .map_err(|e| RouteError::Template {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })?;
         }
-        let method = route.method.to_string();
-        if let Some(first) = seen.insert((method.clone(), normalize_template(path)), i) {
-            return Err(invalid(
-                &key,
-                format!(
-                    "{method} `{path}` duplicates api_routes[{first}] ({method} `{}`): remove one",
-                    routes[first].path
-                ),
-            ));
-        }
+        Ok(())
+    }
+}
+
+/// Checks every route with a [`RouteSet`], naming the offending `api_routes[i].path`.
+pub(super) fn validate_routes(
+    routes: &[ApiRouteConfig],
+    prefix: &str,
+    origin: &str,
+) -> Result<(), ConfigError> {
+    let mut set = RouteSet::new(prefix);
+    for (i, route) in routes.iter().enumerate() {
+        let label = format!("api_routes[{i}]");
+        set.add(&route.method, &route.path, &label)
+            .map_err(|e| ConfigError::invalid(origin, format!("{label}.path"), e.to_string()))?;
     }
     Ok(())
 }
@@ -351,6 +469,44 @@ fn normalize_template(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn route_set_checks_added_routes_and_records_checked_ones() {
+        let get = MethodOrAll::Method(Method::GET);
+        let mut set = RouteSet::new("/api");
+        // a loaded config's route is recorded as it is
+        set.record(&get, "/api/legacy", "api_routes[0]").unwrap();
+        set.add(&get, "/x/{id}", "first").unwrap();
+        set.add(&MethodOrAll::Method(Method::POST), "/x/{id}", "second")
+            .unwrap();
+        set.add(&MethodOrAll::All, "/x/{id}", "third").unwrap();
+        assert_eq!(
+            set.add(&get, "/x/{id}", "fourth"),
+            Err(RouteError::Duplicate {
+                method: "GET".into(),
+                path: "/x/{id}".into(),
+                first: "first".into(),
+                first_path: "/x/{id}".into(),
+            })
+        );
+        assert!(matches!(
+            set.add(&get, "/x/{other}", "fifth"),
+            Err(RouteError::Template { .. })
+        ));
+        assert!(matches!(
+            set.add(&get, "/api/new", "sixth"),
+            Err(RouteError::UnderApiPrefix { .. })
+        ));
+        assert!(matches!(
+            set.record(&get, "/api/legacy", "seventh"),
+            Err(RouteError::Duplicate { .. })
+        ));
+        set.reserve_template("/health").unwrap();
+        assert!(matches!(
+            set.add(&get, "/Health/", "eighth"),
+            Err(RouteError::Reserved { .. })
+        ));
+    }
 
     #[test]
     fn normalizes_templates() {

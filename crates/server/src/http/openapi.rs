@@ -1,13 +1,188 @@
 //! OpenAPI 3.1 document (`GET {api_prefix}/openapi.json`, protected like the rest of the API, as
 //! in Mastra) and Swagger UI (`GET /swagger-ui`, public), served when `[server] openapi = true`.
+//!
+//! Besides the Mastra API, the document lists the custom routes ([`RouteDoc`]): the
+//! `[[api_routes]]` of the config and the routes added with [`crate::ServerBuilder::route`],
+//! each with a `security` that says whether it needs a token.
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use http::StatusCode;
-use serde_json::{Value, json};
+use http::{Method, StatusCode};
+use mastra_auth::pattern::MethodSet;
+use serde_json::{Map, Value, json};
 
 use super::{SERVER_NAME, VERSION, json_response};
+use crate::config::{ApiRouteConfig, MethodOrAll, RouteAction};
+
+/// Tag of the custom routes' operations that name no tag of their own.
+pub const CUSTOM_TAG: &str = "custom";
+
+/// Methods an `ALL` route is listed under (the operations OpenAPI can name, but `TRACE`).
+const ALL_METHODS: [Method; 7] = [
+    Method::GET,
+    Method::PUT,
+    Method::POST,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::HEAD,
+    Method::PATCH,
+];
+
+/// A custom route as the document describes it.
+#[derive(Debug, Clone)]
+pub struct RouteDoc {
+    /// The methods it answers ([`MethodSet::All`]: listed under every method but `TRACE`).
+    pub methods: MethodSet,
+    /// The axum path template (`/things/{id}`; `{*rest}` is listed as `{rest}`).
+    pub path: String,
+    /// Whether the auth layer requires a token: sets the operation's `security`.
+    pub requires_auth: bool,
+    /// The fields of the OpenAPI operation object its author gave (`summary`, `description`,
+    /// `responses`, `requestBody`, ...); path parameters, `tags` and `responses` are filled in
+    /// where missing, and `security` always follows `requires_auth`.
+    pub operation: Map<String, Value>,
+}
+
+impl RouteDoc {
+    /// How a `[[api_routes]]` entry is listed: a fixed JSON answer with its status and body as
+    /// the example, or a reverse proxy (without its upstream, which stays private).
+    pub fn from_config(route: &ApiRouteConfig) -> RouteDoc {
+        let methods = match &route.method {
+            MethodOrAll::All => MethodSet::All,
+            MethodOrAll::Method(m) => MethodSet::only([m.clone()]),
+        };
+        let operation = match &route.action {
+            RouteAction::Json { status, body } => json!({
+                "summary": "Fixed JSON answer",
+                "responses": {status.as_str(): {
+                    "description": "The configured body",
+                    "content": {"application/json": {"example": body}}
+                }}
+            }),
+            RouteAction::Proxy { .. } => json!({
+                "summary": "Reverse proxy to an upstream service",
+                "responses": {"default": {"description": "The upstream's response"}}
+            }),
+        };
+        RouteDoc {
+            methods,
+            path: route.path.clone(),
+            requires_auth: route.requires_auth,
+            operation: match operation {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+        }
+    }
+
+    /// The path as OpenAPI writes it (`{*rest}` -> `{rest}`) and its parameters' names.
+    fn openapi_path(&self) -> (String, Vec<(String, bool)>) {
+        let mut path = String::with_capacity(self.path.len());
+        let mut params = Vec::new();
+        let mut rest = self.path.as_str();
+        while let Some(open) = rest.find('{') {
+            // `{{` and `}}` are literal braces in an axum template
+            if rest[open..].starts_with("{{") {
+                path.push_str(&rest[..open + 2]);
+                rest = &rest[open + 2..];
+                continue;
+            }
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let inner = &rest[open + 1..open + close];
+            let (name, wildcard) = match inner.strip_prefix('*') {
+                Some(name) => (name, true),
+                None => (inner, false),
+            };
+            path.push_str(&rest[..open]);
+            path.push('{');
+            path.push_str(name);
+            path.push('}');
+            params.push((name.to_string(), wildcard));
+            rest = &rest[open + close + 1..];
+        }
+        path.push_str(rest);
+        (path, params)
+    }
+
+    /// The operation object for one method.
+    fn operation(&self, params: &[(String, bool)]) -> Value {
+        let mut op = self.operation.clone();
+        if !op.contains_key("tags") {
+            op.insert("tags".into(), json!([CUSTOM_TAG]));
+        }
+        let mut declared: Vec<Value> = match op.remove("parameters") {
+            Some(Value::Array(list)) => list,
+            _ => Vec::new(),
+        };
+        for (name, wildcard) in params {
+            let present = declared
+                .iter()
+                .any(|p| p["in"] == "path" && p["name"] == name.as_str());
+            if !present {
+                let description = if *wildcard {
+                    "The rest of the path (may contain `/`)"
+                } else {
+                    "Path segment"
+                };
+                declared.push(path_param(name, description));
+            }
+        }
+        if !declared.is_empty() {
+            op.insert("parameters".into(), Value::Array(declared));
+        }
+        let responses = op
+            .entry("responses")
+            .or_insert_with(|| json!({"default": {"description": "Response"}}));
+        if self.requires_auth
+            && let Value::Object(responses) = responses
+        {
+            for (code, name) in [("401", "Unauthorized"), ("403", "Forbidden")] {
+                responses
+                    .entry(code)
+                    .or_insert_with(|| json!({"$ref": format!("#/components/responses/{name}")}));
+            }
+        }
+        let security = if self.requires_auth {
+            json!([{"bearerAuth": []}])
+        } else {
+            json!([])
+        };
+        op.insert("security".into(), security);
+        Value::Object(op)
+    }
+}
+
+/// Adds the custom routes' operations to `paths`; true when one is tagged [`CUSTOM_TAG`].
+fn add_routes(paths: &mut Map<String, Value>, routes: &[RouteDoc]) -> bool {
+    let mut custom_tag = false;
+    for route in routes {
+        let (path, params) = route.openapi_path();
+        let operation = route.operation(&params);
+        custom_tag |= operation["tags"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|t| t == CUSTOM_TAG));
+        let methods: Vec<Method> = match &route.methods {
+            MethodSet::All => ALL_METHODS.to_vec(),
+            MethodSet::Only(list) => list.clone(),
+        };
+        let Value::Object(item) = paths.entry(path).or_insert_with(|| json!({})) else {
+            continue;
+        };
+        for method in methods {
+            let key = method.as_str().to_ascii_lowercase();
+            // a route naming the method wins over an `ALL` route on the same template, as in
+            // the router
+            if route.methods == MethodSet::All && item.contains_key(&key) {
+                continue;
+            }
+            item.insert(key, operation.clone());
+        }
+    }
+    custom_tag
+}
 
 /// Path of the Swagger UI page.
 pub const SWAGGER_UI_PATH: &str = "/swagger-ui";
@@ -22,7 +197,15 @@ pub fn router<S>(api_prefix: &str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
-    let doc = document(api_prefix);
+    router_with(api_prefix, &[])
+}
+
+/// As [`router`], the document listing `routes` too ([`document_with`]).
+pub fn router_with<S>(api_prefix: &str, routes: &[RouteDoc]) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let doc = document_with(api_prefix, routes);
     let page = swagger_ui_html(api_prefix);
     Router::new()
         .route(
@@ -88,6 +271,11 @@ fn path_param(name: &str, description: &str) -> Value {
 
 /// The OpenAPI 3.1 document: health, welcome, agents and tools routes, bearer security.
 pub fn document(api_prefix: &str) -> Value {
+    document_with(api_prefix, &[])
+}
+
+/// [`document`] plus the custom routes `routes`, tagged [`CUSTOM_TAG`] unless they say otherwise.
+pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
     let p = api_prefix;
     let agent_id = path_param("agentId", "Agent id");
     let tool_id = path_param("toolId", "Tool id");
@@ -214,6 +402,15 @@ pub fn document(api_prefix: &str) -> Value {
         }}),
     );
 
+    let mut tags = vec![
+        json!({"name": "system"}),
+        json!({"name": "agents"}),
+        json!({"name": "tools"}),
+    ];
+    if add_routes(&mut paths, routes) {
+        tags.push(json!({"name": CUSTOM_TAG}));
+    }
+
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -222,7 +419,7 @@ pub fn document(api_prefix: &str) -> Value {
             "description": "Mastra-compatible agent server API."
         },
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": "system"}, {"name": "agents"}, {"name": "tools"}],
+        "tags": tags,
         "paths": Value::Object(paths),
         "components": {
             "securitySchemes": {
@@ -289,4 +486,31 @@ pub fn document(api_prefix: &str) -> Value {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(path: &str) -> RouteDoc {
+        RouteDoc {
+            methods: MethodSet::All,
+            path: path.into(),
+            requires_auth: true,
+            operation: Map::new(),
+        }
+    }
+
+    #[test]
+    fn templates_become_openapi_paths() {
+        let (path, params) = doc("/a/{id}/b/{*rest}").openapi_path();
+        assert_eq!(path, "/a/{id}/b/{rest}");
+        assert_eq!(
+            params,
+            vec![("id".to_string(), false), ("rest".to_string(), true)]
+        );
+        let (path, params) = doc("/lit/{{x}}/v{n}").openapi_path();
+        assert_eq!(path, "/lit/{{x}}/v{n}");
+        assert_eq!(params, vec![("n".to_string(), false)]);
+    }
 }

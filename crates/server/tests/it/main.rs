@@ -6,6 +6,7 @@ mod support;
 mod agents_api;
 mod app_e2e;
 mod config;
+mod embed;
 mod http_plumbing;
 mod ops_traps;
 mod proptest_config;
