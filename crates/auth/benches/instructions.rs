@@ -89,17 +89,23 @@ fn main() {
                 ["no", "auth"] => (router(None), vec![None]),
                 ["missing", "token"] => {
                     let s = Signer::hs256();
-                    let app = router(Some(Auth::builder(jwt_provider(&s, 10_000)).build()));
+                    let app = router(Some(
+                        Auth::mastra_defaults(jwt_provider(&s, 10_000)).build(),
+                    ));
                     (app, vec![None])
                 }
                 [alg, "repeated"] => {
                     let s = signer(alg);
-                    let app = router(Some(Auth::builder(jwt_provider(&s, 10_000)).build()));
+                    let app = router(Some(
+                        Auth::mastra_defaults(jwt_provider(&s, 10_000)).build(),
+                    ));
                     (app, vec![Some(s.mint(0, false))])
                 }
                 [alg, "unique"] => {
                     let s = signer(alg);
-                    let app = router(Some(Auth::builder(jwt_provider(&s, 10_000)).build()));
+                    let app = router(Some(
+                        Auth::mastra_defaults(jwt_provider(&s, 10_000)).build(),
+                    ));
                     let pool = s.mint_many(0, n as u64, false);
                     (app, pool.into_iter().map(Some).collect())
                 }

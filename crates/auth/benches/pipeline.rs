@@ -103,14 +103,16 @@ fn bench(c: &mut Criterion) {
     g.bench_function("no_auth", |b| repeated(b, &rt, &plain, None, 200));
 
     let hs = Signer::hs256();
-    let app = router(Some(Auth::builder(jwt_provider(&hs, 10_000)).build()));
+    let app = router(Some(
+        Auth::mastra_defaults(jwt_provider(&hs, 10_000)).build(),
+    ));
     g.bench_function("missing_token", |b| repeated(b, &rt, &app, None, 401));
     let t = hs.mint(0, false);
     g.bench_function("jwt_HS256_repeated", |b| {
         repeated(b, &rt, &app, Some(&t), 200)
     });
     let ruled = router(Some(
-        Auth::builder(jwt_provider(&hs, 10_000))
+        Auth::mastra_defaults(jwt_provider(&hs, 10_000))
             .rules(rules_100())
             .build(),
     ));
@@ -120,7 +122,9 @@ fn bench(c: &mut Criterion) {
     let pool = hs.mint_many(1, 200_000, false);
     g.bench_function("jwt_HS256_unique", |b| {
         unique(b, &rt, &pool, &t, &|| {
-            router(Some(Auth::builder(jwt_provider(&hs, 10_000)).build()))
+            router(Some(
+                Auth::mastra_defaults(jwt_provider(&hs, 10_000)).build(),
+            ))
         })
     });
     drop(pool);
@@ -128,7 +132,9 @@ fn bench(c: &mut Criterion) {
     // Asymmetric pools: 4,096 tokens against a 1,024-entry cache, so inserts also evict.
     for alg in [Algorithm::RS256, Algorithm::ES256] {
         let s = Signer::asymmetric(alg);
-        let app = router(Some(Auth::builder(jwt_provider(&s, 10_000)).build()));
+        let app = router(Some(
+            Auth::mastra_defaults(jwt_provider(&s, 10_000)).build(),
+        ));
         let t = s.mint(0, false);
         g.bench_function(format!("jwt_{alg:?}_repeated"), |b| {
             repeated(b, &rt, &app, Some(&t), 200)
@@ -136,7 +142,7 @@ fn bench(c: &mut Criterion) {
         let pool = s.mint_many(1, 4096, false);
         g.bench_function(format!("jwt_{alg:?}_unique"), |b| {
             unique(b, &rt, &pool, &t, &|| {
-                router(Some(Auth::builder(jwt_provider(&s, 1024)).build()))
+                router(Some(Auth::mastra_defaults(jwt_provider(&s, 1024)).build()))
             })
         });
     }
@@ -149,7 +155,7 @@ fn bench(c: &mut Criterion) {
     for s in &signers {
         let alg = s.alg;
         let app = router(Some(
-            Auth::builder(jwks_provider(&jwks.url, 10_000)).build(),
+            Auth::mastra_defaults(jwks_provider(&jwks.url, 10_000)).build(),
         ));
         let t = s.mint(0, true);
         g.bench_function(format!("jwks_{alg:?}_repeated"), |b| {
@@ -158,7 +164,9 @@ fn bench(c: &mut Criterion) {
         let pool = s.mint_many(1, 4096, true);
         g.bench_function(format!("jwks_{alg:?}_unique"), |b| {
             unique(b, &rt, &pool, &t, &|| {
-                router(Some(Auth::builder(jwks_provider(&jwks.url, 1024)).build()))
+                router(Some(
+                    Auth::mastra_defaults(jwks_provider(&jwks.url, 1024)).build(),
+                ))
             })
         });
     }

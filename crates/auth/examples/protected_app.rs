@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "set MASTRA_JWT_SECRET to a secret of at least 32 bytes")?;
     let provider = JwtProvider::new(JwtProviderConfig::with_secret(secret))?;
 
-    let auth = Auth::builder(Arc::new(provider))
+    let auth = Auth::mastra_defaults(Arc::new(provider))
         // `/api/*` is protected by default; make one route public.
         .public(RoutePattern::with_methods("/api/status", &["GET"])?)
         // Only GET for users without an `admin` role claim.

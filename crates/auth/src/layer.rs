@@ -46,16 +46,32 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// Starts building an auth pipeline around a provider, with the defaults for `/api`.
+    /// Starts building an auth pipeline around a provider with neutral defaults: every path
+    /// the layer wraps is protected, none is public, and the token is read from the
+    /// `Authorization` header (and the provider's cookies) only, never from the query string.
+    /// Open paths with [`AuthBuilder::public`]; for a Mastra-compatible server use
+    /// [`Auth::mastra_defaults`].
     pub fn builder(provider: Arc<dyn AuthProvider>) -> AuthBuilder {
         AuthBuilder {
-            policy: Policy::with_defaults("/api"),
+            policy: Policy::protect_all(),
             provider,
-            extractor: TokenExtractor::default(),
+            extractor: TokenExtractor {
+                api_key_query: false,
+            },
             exempt_preflight: true,
             public: PatternList::default(),
             protected: PatternList::default(),
         }
+    }
+
+    /// Starts building with Mastra's defaults: protected `/api/*`, public `/api` and `/health`,
+    /// and `?apiKey=<token>` accepted as a credential, as `@mastra/client-js` may send it.
+    /// Change the prefix with [`AuthBuilder::api_prefix`], the query with
+    /// [`AuthBuilder::api_key_query`].
+    pub fn mastra_defaults(provider: Arc<dyn AuthProvider>) -> AuthBuilder {
+        Self::builder(provider)
+            .api_prefix("/api")
+            .api_key_query(true)
     }
 
     /// The provider.

@@ -100,6 +100,15 @@ impl std::fmt::Debug for Policy {
 }
 
 impl Policy {
+    /// Every path protected (`/*` and `/`), none public: the neutral default.
+    pub fn protect_all() -> Self {
+        let mut p = Policy::default();
+        let pat = |s: &str| RoutePattern::path(s).expect("built-in default pattern is valid");
+        p.protected.push(pat("/*"));
+        p.protected.push(pat("/"));
+        p
+    }
+
     /// The defaults for an API prefix: protected `{prefix}/*`; public `{prefix}` and `/health`.
     pub fn with_defaults(api_prefix: &str) -> Self {
         let prefix = api_prefix.trim_end_matches('/');

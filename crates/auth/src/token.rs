@@ -25,7 +25,7 @@ pub enum TokenSource {
     Cookie,
 }
 
-/// Extraction settings.
+/// Extraction settings. The default accepts `?apiKey=`, as Mastra does.
 #[derive(Debug, Clone)]
 pub struct TokenExtractor {
     /// Accept `?apiKey=` (Mastra compatibility).

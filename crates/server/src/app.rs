@@ -102,7 +102,7 @@ pub(crate) fn build_auth_with(
     };
     // The CORS layer (outside auth) answers real preflights; when it is off, nothing may treat
     // a preflight-shaped request as exempt.
-    let mut b = Auth::builder(provider)
+    let mut b = Auth::mastra_defaults(provider)
         .exempt_preflight(false)
         .api_prefix(&cfg.server.api_prefix)
         .api_key_query(cfg.auth.api_key_query)

@@ -28,8 +28,8 @@
 //!   [`FETCH_FAILURE_BACKOFF`] instead.
 //!
 //! The parts, one module each: `config` (settings, and the lifetime a response gives the keys);
-//! `parse`, `jwk` and `x509` (key documents to keys, refusing the weak ones of
-//! [`crate::weak_keys`]); `snapshot` (one generation of
+//! `parse`, `jwk` and `x509` (key documents to keys, refusing weak keys with the
+//! checks the `jwt` provider also uses); `snapshot` (one generation of
 //! keys, which readers verify with); `fetch` (fetching and refreshing, every decision of which is
 //! a transition of the one state machine in `refresh_state`); `background` (the refresher);
 //! `stats` and `error`.

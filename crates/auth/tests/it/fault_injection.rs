@@ -333,7 +333,7 @@ async fn serve(provider: Arc<dyn AuthProvider>) -> String {
             "/api/agents",
             get(|u: AuthUser| async move { axum::Json(json!({"user": u.0.id})) }),
         )
-        .layer(Auth::builder(provider).build().layer());
+        .layer(Auth::mastra_defaults(provider).build().layer());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

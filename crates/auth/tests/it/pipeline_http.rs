@@ -65,7 +65,7 @@ fn jwt() -> Arc<dyn AuthProvider> {
 }
 
 fn default_auth() -> Auth {
-    Auth::builder(jwt())
+    Auth::mastra_defaults(jwt())
         .route(flag("GET", "/other/route/{id}", false))
         .route(flag("GET", "/secure/{id}", true))
         .build()
@@ -231,8 +231,61 @@ async fn conflicting_credentials_are_400() {
 }
 
 #[tokio::test]
+async fn neutral_defaults_protect_everything_and_ignore_the_query() {
+    let auth = Auth::builder(jwt())
+        .public(RoutePattern::path("/health").unwrap())
+        .build();
+    let base = serve(app(auth)).await;
+    let t = token("a");
+    // Only what was opened is public; everything else the layer wraps needs a token.
+    assert_eq!(call(&base, "GET", "/health", &[]).await.0, StatusCode::OK);
+    for p in ["/", "/api", "/site/page", "/api/agents", "/nope"] {
+        assert_eq!(
+            call(&base, "GET", p, &[]).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{p}"
+        );
+    }
+    // `?apiKey=` is Mastra's, not a default: the query token is not a credential.
+    assert_eq!(
+        call(&base, "GET", &format!("/site/page?apiKey={t}"), &[])
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(
+            &base,
+            "GET",
+            "/site/page",
+            &[("authorization", &bearer(&t))]
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn mastra_defaults_accept_the_api_key_query() {
+    let base = serve(app(Auth::mastra_defaults(jwt()).build())).await;
+    let (status, _, body) = call(
+        &base,
+        "GET",
+        &format!("/api/agents?apiKey={}", token("a")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        json!({"user": "a"})
+    );
+}
+
+#[tokio::test]
 async fn api_key_query_can_be_turned_off() {
-    let auth = Auth::builder(jwt()).api_key_query(false).build();
+    let auth = Auth::mastra_defaults(jwt()).api_key_query(false).build();
     let base = serve(app(auth)).await;
     let t = token("a");
     assert_eq!(
@@ -300,7 +353,7 @@ async fn custom_route_flags() {
 
 #[tokio::test]
 async fn requires_auth_true_beats_public_pattern() {
-    let auth = Auth::builder(jwt())
+    let auth = Auth::mastra_defaults(jwt())
         .public(RoutePattern::path("/secure/*").unwrap())
         .route(flag("GET", "/secure/{id}", true))
         .build();
@@ -313,7 +366,7 @@ async fn requires_auth_true_beats_public_pattern() {
 
 #[tokio::test]
 async fn configured_public_paths_with_methods() {
-    let auth = Auth::builder(jwt())
+    let auth = Auth::mastra_defaults(jwt())
         .public(RoutePattern::with_methods("/api/agents", &["GET"]).unwrap())
         .build();
     let base = serve(app(auth)).await;
@@ -384,7 +437,7 @@ async fn rules_decide_first_match_and_deny_by_default() {
             allow: true,
         },
     ]);
-    let auth = Auth::builder(jwt()).rules(rules).build();
+    let auth = Auth::mastra_defaults(jwt()).rules(rules).build();
     let base = serve(app(auth)).await;
     let user = sign(Algorithm::HS256, &json!({"sub": "u", "roles": ["user"]}));
     let admin = sign(Algorithm::HS256, &json!({"sub": "a", "roles": ["admin"]}));
@@ -438,7 +491,7 @@ async fn rules_decide_first_match_and_deny_by_default() {
 
 #[tokio::test]
 async fn authorize_callback_and_override_precedence() {
-    let auth = Auth::builder(jwt())
+    let auth = Auth::mastra_defaults(jwt())
         .authorize(|r: &AuthzRequest<'_>| r.method == http::Method::GET)
         .build();
     let base = serve(app(auth)).await;
@@ -466,7 +519,7 @@ async fn authorize_callback_and_override_precedence() {
         StatusCode::FORBIDDEN
     );
     // The authorize_user override wins over authorize; rules apply on top of it.
-    let auth = Auth::builder(jwt())
+    let auth = Auth::mastra_defaults(jwt())
         .authorize(|_: &AuthzRequest<'_>| false)
         .rules(Rules(vec![Rule::allow()]))
         .authorize_user(|r: &AuthzRequest<'_>| r.user.id == "vip")
@@ -529,7 +582,7 @@ async fn backend_down_is_503_never_allow() {
     let provider = Arc::new(DownBackend {
         calls: AtomicUsize::new(0),
     });
-    let auth = Auth::builder(provider.clone()).build();
+    let auth = Auth::mastra_defaults(provider.clone()).build();
     let base = serve(app(auth)).await;
     let res = reqwest::Client::new()
         .get(format!("{base}/api/agents"))
@@ -569,7 +622,7 @@ async fn backend_down_is_503_never_allow() {
 
 #[tokio::test]
 async fn custom_api_prefix_moves_the_defaults() {
-    let auth = Auth::builder(jwt()).api_prefix("/v2").build();
+    let auth = Auth::mastra_defaults(jwt()).api_prefix("/v2").build();
     let router = Router::new()
         .route("/v2/agents", get(|| async { "ok" }))
         .route("/api/agents", get(|| async { "ok" }))
@@ -657,12 +710,14 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
         Some(bearer("not.a.token")),
         Some("Basic dTpw".to_owned()),
     ];
-    let fast = Auth::builder(jwt()).rules(rules()).build();
-    let awaited = Auth::builder(Arc::new(AwaitOnly(jwt())))
+    let fast = Auth::mastra_defaults(jwt()).rules(rules()).build();
+    let awaited = Auth::mastra_defaults(Arc::new(AwaitOnly(jwt())))
         .rules(rules())
         .build();
-    let callback = Auth::builder(jwt()).authorize(AwaitedCallback).build();
-    let closure = Auth::builder(jwt())
+    let callback = Auth::mastra_defaults(jwt())
+        .authorize(AwaitedCallback)
+        .build();
+    let closure = Auth::mastra_defaults(jwt())
         .authorize(|r: &AuthzRequest<'_>| r.user.claims.get("role") != Some(&json!("banned")))
         .build();
     let mut decided_now = 0;
@@ -743,7 +798,7 @@ async fn rules_apply_on_top_of_a_provider_that_authorizes_by_itself() {
             .with_methods(MethodSet::parse(&["POST"]).unwrap()),
         Rule::allow(),
     ]);
-    let auth = Auth::builder(Arc::new(SelfAuthorizing))
+    let auth = Auth::mastra_defaults(Arc::new(SelfAuthorizing))
         .rules(rules)
         .build();
     let base = serve(app(auth)).await;
@@ -794,7 +849,7 @@ async fn rules_apply_on_top_of_the_authorize_callback() {
             .with_methods(MethodSet::parse(&["POST"]).unwrap()),
         Rule::allow(),
     ]);
-    let auth = Auth::builder(jwt())
+    let auth = Auth::mastra_defaults(jwt())
         .authorize(|r: &AuthzRequest<'_>| r.user.id != "banned")
         .rules(rules)
         .build();
@@ -837,7 +892,7 @@ async fn allow_rule_paths_match_exactly_deny_rule_paths_broadly() {
         Rule::allow().with_pattern("/secure/:id").unwrap(),
         Rule::allow().with_pattern("/api/agents").unwrap(),
     ]);
-    let auth = Auth::builder(jwt())
+    let auth = Auth::mastra_defaults(jwt())
         .route(flag("GET", "/secure/{id}", true))
         .rules(rules)
         .build();
@@ -891,8 +946,11 @@ async fn response_future_refuses_passes_through_or_checks_first() {
             .unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     };
-    let fast = Auth::builder(jwt()).build().layer().layer(inner.clone());
-    let slow = Auth::builder(Arc::new(AwaitOnly(jwt())))
+    let fast = Auth::mastra_defaults(jwt())
+        .build()
+        .layer()
+        .layer(inner.clone());
+    let slow = Auth::mastra_defaults(Arc::new(AwaitOnly(jwt())))
         .build()
         .layer()
         .layer(inner);

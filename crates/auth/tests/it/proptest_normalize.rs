@@ -47,7 +47,7 @@ fn app(
     seen: Seen,
 ) -> axum::routing::RouterIntoService<axum::body::Body> {
     let provider = JwtProvider::new(JwtProviderConfig::with_secret(SECRET)).unwrap();
-    let auth = Auth::builder(Arc::new(provider))
+    let auth = Auth::mastra_defaults(Arc::new(provider))
         .protected(RoutePattern::path("/*").unwrap())
         .authorize(move |req: &AuthzRequest<'_>| {
             *auth_saw.lock().unwrap() = Some(req.path.to_owned());

@@ -87,7 +87,7 @@ async fn serve(provider: Arc<dyn AuthProvider>) -> String {
                     axum::Json(json!({"id": u.0.id, "claims": u.0.claims}))
                 }),
             )
-            .layer(Auth::builder(provider).build().layer());
+            .layer(Auth::mastra_defaults(provider).build().layer());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -125,7 +125,7 @@ async fn get_me(base: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn api_keys_provider_over_http() {
-    let base = serve(Auth::builder(api_keys()).build()).await;
+    let base = serve(Auth::mastra_defaults(api_keys()).build()).await;
     let (s, body) = get_me(&base, KEY).await;
     assert_eq!(s, 200);
     assert_eq!(body, json!({"id": "svc", "provider": "api_keys"}));
@@ -150,7 +150,7 @@ async fn first_member_that_authenticates_wins_and_tenants_stay_apart() {
         ],
     )
     .unwrap();
-    let base = serve(Auth::builder(Arc::new(composite)).build()).await;
+    let base = serve(Auth::mastra_defaults(Arc::new(composite)).build()).await;
     let a = hs(SECRET, json!({"sub": "alice", "iss": "https://a.example/"}));
     assert_eq!(
         get_me(&base, &a).await,
@@ -186,7 +186,7 @@ async fn unknown_issuer_refused_before_any_member_runs() {
         ))],
     )
     .unwrap();
-    let base = serve(Auth::builder(Arc::new(composite)).build()).await;
+    let base = serve(Auth::mastra_defaults(Arc::new(composite)).build()).await;
     let t = hs(
         SECRET,
         json!({"sub": "x", "iss": "https://unknown.example/"}),
@@ -215,7 +215,7 @@ async fn member_down_is_503_unless_another_accepts() {
         ],
     )
     .unwrap();
-    let base = serve(Auth::builder(Arc::new(composite)).build()).await;
+    let base = serve(Auth::mastra_defaults(Arc::new(composite)).build()).await;
     let t = hs(SECRET, json!({"sub": "x", "iss": "https://down.example/"}));
     assert_eq!(get_me(&base, &t).await.0, 503);
     // An API key still works while the IdP is down.
@@ -239,7 +239,12 @@ async fn authorization_belongs_to_the_member_that_authenticated() {
         ],
     )
     .unwrap();
-    let base = serve(Auth::builder(Arc::new(composite)).rules(rules).build()).await;
+    let base = serve(
+        Auth::mastra_defaults(Arc::new(composite))
+            .rules(rules)
+            .build(),
+    )
+    .await;
     assert_eq!(get_me(&base, KEY).await.0, 200);
     let a = hs(SECRET, json!({"sub": "alice", "iss": "https://a.example/"}));
     assert_eq!(get_me(&base, &a).await.0, 403);
@@ -370,7 +375,7 @@ async fn members_that_answer_ready_keep_the_composite_ready() {
         assert_eq!(who(verdict.await), expected);
     }
     // And so is the whole pipeline.
-    let auth = Auth::builder(Arc::new(c)).build();
+    let auth = Auth::mastra_defaults(Arc::new(c)).build();
     for token in [&a, &b, KEY] {
         assert!(auth.check(&head(token)).is_ready(), "{token}");
     }

@@ -700,7 +700,7 @@ async fn serve(provider: Arc<dyn AuthProvider>) -> String {
             "/api/agents",
             get(|u: AuthUser| async move { axum::Json(json!({"user": u.0.id})) }),
         )
-        .layer(Auth::builder(provider).build().layer());
+        .layer(Auth::mastra_defaults(provider).build().layer());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -795,7 +795,7 @@ async fn through_layer(auth: &Auth, token: &str) -> Result<Arc<User>, AuthError>
 async fn jwks_decides_without_awaiting_once_the_keys_are_loaded() {
     let fake = JwksFake::with_keys(vec![jwk(Algorithm::RS256, "k1")]).await;
     let iss = "https://issuer.example/";
-    let auth = Auth::builder(Arc::new(jwks_provider(&fake, iss))).build();
+    let auth = Auth::mastra_defaults(Arc::new(jwks_provider(&fake, iss))).build();
     let head = |t: &str| {
         http::Request::builder()
             .uri("/api/agents")

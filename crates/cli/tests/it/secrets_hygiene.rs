@@ -649,7 +649,7 @@ fn debug_of_every_config_type_and_provider_redacts_secrets() {
         CompositeProvider::new("composite", members).unwrap(),
         &all,
     );
-    let auth = mastra_auth::Auth::builder(composite).build();
+    let auth = mastra_auth::Auth::mastra_defaults(composite).build();
     assert_redacted("Auth", &format!("{auth:?} {auth:#?}"), &all);
 
     // The server's Config, with every secret-bearing setting filled.

@@ -18,7 +18,7 @@ use crate::config::{CorsConfig, CorsOrigin};
 
 /// True for a CORS preflight: `OPTIONS` carrying both `Origin` and
 /// `Access-Control-Request-Method` (the auth layer's own definition, so both agree).
-pub use mastra_auth::layer::is_preflight;
+pub use mastra_auth::is_preflight;
 
 /// Builds the CORS layer from `[server.cors]` (ignores `enabled`; see [`optional_layer`]).
 pub fn layer(config: &CorsConfig) -> CorsLayer {
