@@ -160,6 +160,7 @@ impl Auth {
 
     /// Step 7 without the rules (the caller applies them first, and both must allow): the
     /// provider's own decision, else the override or `authorize` callback, else allow.
+    #[inline]
     fn access<'a>(&'a self, user: &'a User, path: &'a str, parts: &'a Parts) -> Verdict<'a, bool> {
         if self.provider_decides(user) {
             self.provider.authorize(user, parts)
@@ -204,6 +205,7 @@ impl Decision<'_> {
 }
 
 /// The authorizer's answer for an authenticated user.
+#[inline(always)]
 fn allowed(access: Result<bool, AuthError>, user: User) -> Result<Option<User>, AuthError> {
     match access? {
         true => Ok(Some(user)),
@@ -380,12 +382,25 @@ where
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        // Decided without awaiting: the request is handled here, in place.
         let stopped = match self.auth.decide(&parts) {
-            Decision::Done(result) => {
+            Decision::Done(Ok(user)) => {
+                if let Some(user) = user {
+                    parts.extensions.insert(user);
+                }
                 // `self.inner` is the service `poll_ready` readied.
-                let state = State::after(admit(parts, body, result), &mut self.inner);
-                return AuthFuture { state };
+                let future = self.inner.call(Request::from_parts(parts, body));
+                return AuthFuture {
+                    state: State::Inner { future },
+                };
+            }
+            Decision::Done(Err(err)) => {
+                log_refusal(&parts, &err);
+                let response = ready(Ok(err.into_response()));
+                return AuthFuture {
+                    state: State::Refused { response },
+                };
             }
             stopped => stopped.into_owned(),
         };
@@ -412,7 +427,8 @@ enum Admission {
     Refuse(Response),
 }
 
-/// The request with the user in its extensions, or the refusal to answer.
+/// The request with the user in its extensions, or the refusal to answer (as
+/// [`AuthService::call`] does in place when it decides without awaiting).
 fn admit(mut parts: Parts, body: Body, result: Result<Option<User>, AuthError>) -> Admission {
     match result {
         Ok(user) => {
@@ -500,14 +516,14 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = self.project().state;
         loop {
-            let next = match state.as_mut().project() {
+            match state.as_mut().project() {
                 StateProj::Inner { future } => return future.poll(cx),
                 StateProj::Refused { response } => return Pin::new(response).poll(cx),
                 StateProj::Checking { check, inner } => {
-                    State::after(std::task::ready!(check.as_mut().poll(cx)), inner)
+                    let next = State::after(std::task::ready!(check.as_mut().poll(cx)), inner);
+                    state.set(next);
                 }
-            };
-            state.set(next);
+            }
         }
     }
 }
