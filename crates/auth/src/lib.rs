@@ -62,6 +62,8 @@ pub mod policy;
 mod provider;
 pub mod providers;
 pub mod rules;
+mod secret;
+mod setting;
 mod token;
 mod user;
 mod verdict;
@@ -73,6 +75,7 @@ pub use layer::{Auth, AuthBuilder, AuthFuture, AuthLayer, AuthService, is_prefli
 pub use normalize::NormalizeLayer;
 pub use policy::{Authorizer, AuthzRequest};
 pub use provider::AuthProvider;
+pub use secret::Secret;
 pub use token::{TokenExtractor, TokenSource};
 pub use user::User;
 pub use verdict::{Resolve, Verdict};

@@ -351,11 +351,20 @@ require_admin_role = true
 
         let clerk = a.clerk.as_ref().expect("clerk");
         assert_eq!(clerk.authorized_parties, vec!["https://app.example"]);
-        assert_eq!(clerk.secret_key.as_deref(), Some("sk"));
+        assert_eq!(
+            clerk.secret_key.as_ref().map(crate::config::Secret::expose),
+            Some("sk")
+        );
         assert_eq!(clerk.organization_slug.as_deref(), Some("acme"));
 
         let firebase = a.firebase.as_ref().expect("firebase");
-        assert_eq!(firebase.service_account.as_deref(), Some("/sa.json"));
+        assert_eq!(
+            firebase
+                .service_account
+                .as_ref()
+                .map(crate::config::Secret::expose),
+            Some("/sa.json")
+        );
         let supabase = a.supabase.as_ref().expect("supabase");
         assert!(supabase.verify_locally_with_jwks);
         assert_eq!(supabase.cache_ttl, Duration::from_secs(30));

@@ -25,7 +25,7 @@ mod error;
 mod jwt;
 mod load;
 mod routes;
-mod secret;
+
 mod server;
 mod tls;
 mod units;
@@ -37,8 +37,8 @@ pub use auth::{ApiKeyEntry, ApiKeysConfig, AuthConfig, AuthProviderKind, Composi
 pub use cors::{CorsConfig, CorsOrigin};
 pub use error::ConfigError;
 pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
+pub use mastra_auth::Secret;
 pub use routes::{ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RouteAction, RouteError, RouteSet};
-pub use secret::Secret;
 pub use server::ServerConfig;
 pub use tls::TlsConfig;
 pub use units::{ByteSize, parse_byte_size, parse_duration};
