@@ -22,6 +22,7 @@ use crate::normalize::normalized_view;
 use crate::pattern::{PatternList, RoutePattern};
 use crate::policy::{Authorizer, AuthzRequest, Need, Policy, RouteFlag};
 use crate::provider::AuthProvider;
+use crate::rbac::Rbac;
 use crate::rules::Rules;
 use crate::token::TokenExtractor;
 use crate::verdict::Verdict;
@@ -126,8 +127,8 @@ impl Auth {
             Ok(user) => user,
             Err(e) => return Decision::Done(Err(e)),
         };
-        if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
-            return Decision::Done(Err(AuthError::Forbidden));
+        if let Err(e) = self.rules_and_roles(&user, &path, parts) {
+            return Decision::Done(Err(e));
         }
         let Some(access) = self.access(&user, &path, parts).now() else {
             return Decision::Authorize(user);
@@ -148,9 +149,7 @@ impl Auth {
             Decision::Authorize(user) => user,
             Decision::Authenticate(token) => {
                 let user = authenticated(self.provider.authenticate(&token, parts).await)?;
-                if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
-                    return Err(AuthError::Forbidden);
-                }
+                self.rules_and_roles(&user, &path, parts)?;
                 user
             }
         };
@@ -168,6 +167,15 @@ impl Auth {
             self.policy
                 .authorize_callbacks(authz_request(user, path, parts))
         }
+    }
+
+    /// The rules, then role-based access control: both must allow, and so must [`Auth::access`].
+    #[inline]
+    fn rules_and_roles(&self, user: &User, path: &str, parts: &Parts) -> Result<(), AuthError> {
+        if !self.policy.rules_allow(&authz_request(user, path, parts)) {
+            return Err(AuthError::Forbidden);
+        }
+        self.policy.rbac_check(user, path, parts)
     }
 
     /// Whether the provider's `authorize` decides (as in Mastra: unless overridden).
@@ -256,6 +264,7 @@ impl AuthBuilder {
         let fresh = Policy::with_defaults(prefix);
         self.policy.public = fresh.public;
         self.policy.protected = fresh.protected;
+        self.policy.api_prefix = fresh.api_prefix;
         self
     }
 
@@ -304,6 +313,13 @@ impl AuthBuilder {
     /// Sets the ordered rules.
     pub fn rules(mut self, rules: Rules) -> Self {
         self.policy.rules = Some(rules);
+        self
+    }
+
+    /// Turns on role-based access control: every authenticated request needs its route's
+    /// permission ([`crate::permission`]), on top of the rules.
+    pub fn rbac(mut self, rbac: Rbac) -> Self {
+        self.policy.rbac = Some(Arc::new(rbac));
         self
     }
 

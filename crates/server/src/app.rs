@@ -67,6 +67,7 @@ fn route_flag(r: &ApiRouteConfig) -> Result<RouteFlag, BuildError> {
         template: r.path.clone(),
         pattern,
         requires_auth: r.requires_auth,
+        permission: r.permission.clone(),
     })
 }
 
@@ -84,6 +85,7 @@ pub(crate) fn user_route_flag(route: &ApiRoute) -> Result<RouteFlag, RouteError>
             methods: route.methods.clone(),
         },
         requires_auth: route.requires_auth,
+        permission: route.permission.clone(),
     })
 }
 
@@ -124,6 +126,9 @@ pub(crate) fn build_auth_with(
             other => auth_err("auth.rules", other),
         })?;
         b = b.rules(rules);
+    }
+    if let Some(rbac) = crate::auth_provider::rbac(cfg)? {
+        b = b.rbac(rbac);
     }
     for r in &cfg.api_routes {
         b = b.route(route_flag(r)?);

@@ -8,6 +8,7 @@ use std::fmt;
 use mastra_auth::providers::{
     Auth0Config, ClerkConfig, FirebaseConfig, JwksConfig, OidcConfig, SupabaseConfig, WorkosConfig,
 };
+use mastra_auth::rbac::RbacConfig;
 use serde::{Deserialize, Serialize};
 
 use super::units::de_bool;
@@ -48,6 +49,8 @@ pub struct AuthConfig {
     pub supabase: Option<SupabaseConfig>,
     /// `[auth.workos]` (`WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, `WORKOS_REDIRECT_URI`).
     pub workos: Option<WorkosConfig>,
+    /// `[auth.rbac]`: role-based access control; off when absent.
+    pub rbac: Option<RbacConfig>,
 }
 
 impl AuthConfig {
@@ -188,6 +191,7 @@ impl Default for AuthConfig {
             firebase: None,
             supabase: None,
             workos: None,
+            rbac: None,
         }
     }
 }

@@ -11,5 +11,6 @@ mod http_plumbing;
 mod ops_traps;
 mod proptest_config;
 mod providers_config;
+mod rbac;
 mod request_attacks;
 mod request_normalization;
