@@ -54,6 +54,12 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let Some(rbac) = auth.as_ref().and_then(|a| a.policy().rbac.as_ref()) {
+        warnings.extend(rbac_lints(
+            rbac,
+            &mastra_server::route_permissions::route_permissions(cfg),
+        ));
+    }
     match cfg.auth.provider {
         AuthProviderKind::None => warnings
             .push("auth.provider = \"none\": every route is reachable without credentials".into()),
@@ -84,4 +90,42 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         println!("warning: {w}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Mapped permissions no route needs (a typo, a resource the server does not serve) and roles
+/// that grant nothing any route needs.
+fn rbac_lints(
+    rbac: &mastra_auth::rbac::Rbac,
+    routes: &[mastra_server::route_permissions::RoutePermission],
+) -> Vec<String> {
+    let used = |granted: &str| {
+        routes
+            .iter()
+            .any(|r| mastra_auth::permission::covers(granted, &r.permission))
+    };
+    let mut needed: Vec<&str> = routes.iter().map(|r| r.permission.as_str()).collect();
+    needed.sort_unstable();
+    needed.dedup();
+    let mut warnings = Vec::new();
+    for (role, permissions) in rbac.mapping() {
+        let unused: Vec<&str> = permissions
+            .iter()
+            .map(String::as_str)
+            .filter(|p| !used(p))
+            .collect();
+        if unused.len() == permissions.len() {
+            warnings.push(format!(
+                "auth.rbac.roles.{role} grants nothing any route needs: its users are refused everywhere RBAC applies (the routes need {})",
+                needed.join(", ")
+            ));
+        } else {
+            for p in unused {
+                warnings.push(format!(
+                    "auth.rbac.roles.{role}: no route needs `{p}` (the routes need {})",
+                    needed.join(", ")
+                ));
+            }
+        }
+    }
+    warnings
 }

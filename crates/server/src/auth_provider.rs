@@ -22,23 +22,26 @@ use mastra_auth::rbac::Rbac;
 use crate::build_error::BuildError;
 use crate::config::{AuthConfig, AuthProviderKind, Config};
 
-/// `[auth.rbac]`, with the claims the provider puts roles and permissions in when the table
-/// names none: Clerk's `org_role` (`o.rol` in v2 session tokens), WorkOS's `role` and
+/// `[auth.rbac]`, with the claims the provider puts roles and permissions in where the table
+/// names none (each list on its own): Clerk's `org_role` (`o.rol` in v2 session tokens), WorkOS's `role` and
 /// `permissions`, Auth0's `permissions`, and `roles` for the others.
 pub(crate) fn rbac(cfg: &Config) -> Result<Option<Rbac>, BuildError> {
     let Some(table) = &cfg.auth.rbac else {
         return Ok(None);
     };
     let mut table = table.clone();
-    if table.roles_claim.is_empty() && table.permissions_claim.is_empty() {
-        let (roles, permissions): (&[&str], &[&str]) = match cfg.auth.provider {
-            AuthProviderKind::Clerk => (&["org_role", "o.rol"], &[]),
-            AuthProviderKind::Workos => (&["role"], &["permissions"]),
-            AuthProviderKind::Auth0 => (&["roles"], &["permissions"]),
-            _ => (&["roles"], &[]),
-        };
-        table.roles_claim = roles.iter().map(|s| (*s).to_owned()).collect();
-        table.permissions_claim = permissions.iter().map(|s| (*s).to_owned()).collect();
+    let (roles, permissions): (&[&str], &[&str]) = match cfg.auth.provider {
+        AuthProviderKind::Clerk => (&["org_role", "o.rol"], &[]),
+        AuthProviderKind::Workos => (&["role"], &["permissions"]),
+        AuthProviderKind::Auth0 => (&["roles"], &["permissions"]),
+        _ => (&["roles"], &[]),
+    };
+    let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
+    if table.roles_claim.is_empty() {
+        table.roles_claim = owned(roles);
+    }
+    if table.permissions_claim.is_empty() {
+        table.permissions_claim = owned(permissions);
     }
     Rbac::new(table)
         .map(Some)
