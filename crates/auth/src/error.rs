@@ -28,6 +28,14 @@ pub enum AuthError {
     /// Authenticated, but without the permission the route needs (role-based access control).
     #[error("Missing required permission: {0}")]
     MissingPermission(String),
+    /// Fine-grained authorization refused the permission on this resource.
+    #[error("FGA authorization denied: cannot {permission} on {resource}")]
+    FgaDenied {
+        /// The permission (`agents:execute`).
+        permission: String,
+        /// The resource (`agent:weatherAgent`).
+        resource: String,
+    },
     /// A backend needed to decide (key set, identity provider API) could not be reached.
     #[error("{what} unavailable: {reason}")]
     Unavailable {
@@ -46,7 +54,9 @@ impl AuthError {
         match self {
             AuthError::MissingToken | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AuthError::ConflictingTokens(_) | AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::Forbidden | AuthError::MissingPermission(_) => StatusCode::FORBIDDEN,
+            AuthError::Forbidden
+            | AuthError::MissingPermission(_)
+            | AuthError::FgaDenied { .. } => StatusCode::FORBIDDEN,
             AuthError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -59,7 +69,7 @@ impl AuthError {
             AuthError::ConflictingTokens(_) => "Conflicting credentials in request".into(),
             AuthError::BadRequest(e) => e.message().into(),
             AuthError::Forbidden => "Access denied".into(),
-            AuthError::MissingPermission(_) => "Forbidden".into(),
+            AuthError::MissingPermission(_) | AuthError::FgaDenied { .. } => "Forbidden".into(),
             AuthError::Unavailable { what, .. } => format!("{what} unavailable"),
         }
     }
@@ -87,9 +97,9 @@ impl AuthError {
         let status = self.status();
         let body = match &self {
             // Mastra's body: the permission goes in `message`, `error` stays generic.
-            AuthError::MissingPermission(p) => serde_json::json!({
+            AuthError::MissingPermission(_) | AuthError::FgaDenied { .. } => serde_json::json!({
                 "error": self.message(),
-                "message": format!("Missing required permission: {p}"),
+                "message": self.to_string(),
             }),
             _ => serde_json::json!({ "error": self.message() }),
         }
@@ -134,7 +144,7 @@ impl AuthError {
                 ));
                 headers.insert(header::WWW_AUTHENTICATE, value);
             }
-            AuthError::Forbidden | AuthError::BadRequest(_) => {}
+            AuthError::Forbidden | AuthError::FgaDenied { .. } | AuthError::BadRequest(_) => {}
         }
         res
     }

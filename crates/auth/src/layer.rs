@@ -161,12 +161,45 @@ impl Auth {
     /// provider's own decision, else the override or `authorize` callback, else allow.
     #[inline]
     fn access<'a>(&'a self, user: &'a User, path: &'a str, parts: &'a Parts) -> Verdict<'a, bool> {
-        if self.provider_decides(user) {
+        let decided = if self.provider_decides(user) {
             self.provider.authorize(user, parts)
         } else {
             self.policy
                 .authorize_callbacks(authz_request(user, path, parts))
+        };
+        #[cfg(feature = "remote")]
+        if let Some(fga) = self.fga_requirement(user, path, parts) {
+            return match decided {
+                Verdict::Ready(Ok(true)) => match fga {
+                    Verdict::Ready(done) => Verdict::Ready(done.map(|()| true)),
+                    Verdict::Pending(f) => Verdict::pending(async move { f.await.map(|()| true) }),
+                },
+                Verdict::Ready(other) => Verdict::Ready(other),
+                Verdict::Pending(d) => Verdict::pending(async move {
+                    if !d.await? {
+                        return Ok(false);
+                    }
+                    fga.await.map(|()| true)
+                }),
+            };
         }
+        decided
+    }
+
+    /// Fine-grained authorization of the route's resource (`agent:<agentId>`), when configured
+    /// and the route the router matched has one.
+    #[cfg(feature = "remote")]
+    fn fga_requirement<'a>(
+        &'a self,
+        user: &'a User,
+        path: &'a str,
+        parts: &'a Parts,
+    ) -> Option<Verdict<'a, ()>> {
+        let fga = self.policy.fga.as_ref()?;
+        let template = parts.extensions.get::<axum::extract::MatchedPath>()?;
+        let resource = fga.resource_of(template.as_str(), path)?;
+        let permission = self.policy.required_permission(path, parts)?;
+        Some(fga.require(user, permission, resource))
     }
 
     /// The rules, then role-based access control: both must allow, and so must [`Auth::access`].
@@ -313,6 +346,14 @@ impl AuthBuilder {
     /// Sets the ordered rules.
     pub fn rules(mut self, rules: Rules) -> Self {
         self.policy.rules = Some(rules);
+        self
+    }
+
+    /// Turns on fine-grained authorization of each route's resource ([`crate::fga`]), on top of
+    /// every other check.
+    #[cfg(feature = "remote")]
+    pub fn fga(mut self, fga: Arc<crate::fga::Fga>) -> Self {
+        self.policy.fga = Some(fga);
         self
     }
 

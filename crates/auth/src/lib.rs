@@ -49,6 +49,8 @@ pub mod config_serde;
 mod error;
 mod extract;
 #[cfg(feature = "remote")]
+pub mod fga;
+#[cfg(feature = "remote")]
 pub mod google_oauth;
 #[cfg(feature = "remote")]
 pub mod idp_http;

@@ -94,6 +94,9 @@ pub struct Policy {
     pub rbac: Option<Arc<Rbac>>,
     /// The API prefix route permissions are derived under (`/api`).
     pub api_prefix: String,
+    /// Fine-grained authorization of a route's resource, on top of everything else.
+    #[cfg(feature = "remote")]
+    pub fga: Option<Arc<crate::fga::Fga>>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -107,7 +110,7 @@ impl std::fmt::Debug for Policy {
             .field("rules", &self.rules)
             .field("rbac", &self.rbac)
             .field("api_prefix", &self.api_prefix)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -130,6 +130,9 @@ pub(crate) fn build_auth_with(
     if let Some(rbac) = crate::auth_provider::rbac(cfg)? {
         b = b.rbac(rbac);
     }
+    if let Some(fga) = crate::auth_provider::fga(cfg)? {
+        b = b.fga(fga);
+    }
     for r in &cfg.api_routes {
         b = b.route(route_flag(r)?);
     }
@@ -189,9 +192,13 @@ pub(crate) fn assemble(
     additions: Additions,
 ) -> Result<(Router, Option<Arc<Auth>>), BuildError> {
     let prefix = cfg.server.api_prefix.as_str();
+    let mut api = crate::api::router(registry);
+    if let Some(fga) = auth.as_ref().and_then(|a| a.policy().fga.clone()) {
+        api = api.layer(axum::Extension(crate::api::ListFilter(fga)));
+    }
     let mut app = Router::new()
         .merge(http::health_router(prefix))
-        .nest(prefix, crate::api::router(registry))
+        .nest(prefix, api)
         .merge(
             http::custom_routes::router(&cfg.api_routes)
                 .map_err(|e| BuildError::Routes(e.to_string()))?,

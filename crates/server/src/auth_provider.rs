@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use mastra_auth::AuthProvider;
+use mastra_auth::fga::{Fga, FgaChecker, FgaSettings, LocalChecker, WorkosChecker};
 use mastra_auth::pattern::PatternList;
 use mastra_auth::providers::api_keys::{ApiKey, ApiKeyError, ApiKeysProvider};
 use mastra_auth::providers::composite::CompositeProvider;
@@ -20,7 +21,7 @@ use mastra_auth::providers::{
 use mastra_auth::rbac::Rbac;
 
 use crate::build_error::BuildError;
-use crate::config::{AuthConfig, AuthProviderKind, Config};
+use crate::config::{AuthConfig, AuthProviderKind, Config, FgaProviderKind};
 
 /// `[auth.rbac]`, with the claims the provider puts roles and permissions in where the table
 /// names none (each list on its own): Clerk's `org_role` (`o.rol` in v2 session tokens), WorkOS's `role` and
@@ -46,6 +47,30 @@ pub(crate) fn rbac(cfg: &Config) -> Result<Option<Rbac>, BuildError> {
     Rbac::new(table)
         .map(Some)
         .map_err(|e| provider_err("rbac")(&e))
+}
+
+/// `[auth.fga]`: the checker it names, behind the answer cache.
+pub(crate) fn fga(cfg: &Config) -> Result<Option<Arc<Fga>>, BuildError> {
+    let Some(table) = &cfg.auth.fga else {
+        return Ok(None);
+    };
+    let checker: Arc<dyn FgaChecker> = match table.provider {
+        FgaProviderKind::Local => {
+            Arc::new(LocalChecker::new(table.tuples.clone()).map_err(|e| provider_err("fga")(&e))?)
+        }
+        FgaProviderKind::Workos => {
+            let mut workos = table.workos.clone().unwrap_or_default();
+            workos.fill_from_env(env);
+            Arc::new(WorkosChecker::new(workos).map_err(|e| provider_err("fga.workos")(&e))?)
+        }
+    };
+    let settings = FgaSettings {
+        cache_ttl: table.cache_ttl,
+        cache_capacity: table.cache_capacity,
+        concurrency: table.concurrency,
+        ..FgaSettings::default()
+    };
+    Ok(Some(Arc::new(Fga::new(checker, settings))))
 }
 
 /// A provider's refusal of its `[auth.<table>]` settings. The auth crate's config errors begin

@@ -11,8 +11,11 @@
 
 mod agents;
 mod body;
+mod list_filter;
 mod tools;
 pub mod wire;
+
+pub use list_filter::ListFilter;
 
 use std::sync::Arc;
 

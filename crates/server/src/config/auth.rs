@@ -12,7 +12,7 @@ use mastra_auth::rbac::RbacConfig;
 use serde::{Deserialize, Serialize};
 
 use super::units::de_bool;
-use super::{ConfigError, JwtConfig, Secret};
+use super::{ConfigError, FgaConfig, JwtConfig, Secret};
 
 /// `[auth]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -51,6 +51,8 @@ pub struct AuthConfig {
     pub workos: Option<WorkosConfig>,
     /// `[auth.rbac]`: role-based access control; off when absent.
     pub rbac: Option<RbacConfig>,
+    /// `[auth.fga]`: fine-grained authorization; off when absent.
+    pub fga: Option<FgaConfig>,
 }
 
 impl AuthConfig {
@@ -192,6 +194,7 @@ impl Default for AuthConfig {
             supabase: None,
             workos: None,
             rbac: None,
+            fga: None,
         }
     }
 }

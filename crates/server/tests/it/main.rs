@@ -7,6 +7,7 @@ mod agents_api;
 mod app_e2e;
 mod config;
 mod embed;
+mod fga;
 mod http_plumbing;
 mod ops_traps;
 mod proptest_config;
