@@ -1,6 +1,8 @@
 //! [`LocalChecker`]: fine-grained authorization from relationship tuples held in config, for
 //! deployments without WorkOS.
 
+use std::collections::HashMap;
+
 use super::{FgaChecker, Resource};
 use crate::User;
 use crate::permission::{self, PermissionError};
@@ -40,10 +42,12 @@ pub enum TupleError {
     Permission(usize, PermissionError),
 }
 
-/// Answers from a fixed list of tuples, always ready.
+/// Answers from a fixed list of tuples, always ready. Tuples are indexed by subject, so a check
+/// reads only the user's own tuples and those for everyone.
 #[derive(Debug, Clone)]
 pub struct LocalChecker {
-    tuples: Vec<Tuple>,
+    by_user: HashMap<String, Vec<Tuple>>,
+    everyone: Vec<Tuple>,
 }
 
 impl LocalChecker {
@@ -66,18 +70,29 @@ impl LocalChecker {
             }
             permission::validate(&t.permission).map_err(|e| TupleError::Permission(i, e))?;
         }
-        Ok(Self { tuples })
+        let mut by_user: HashMap<String, Vec<Tuple>> = HashMap::new();
+        let mut everyone = Vec::new();
+        for t in tuples {
+            match t.subject.strip_prefix("user:") {
+                Some(id) => by_user.entry(id.to_owned()).or_default().push(t),
+                None => everyone.push(t),
+            }
+        }
+        Ok(Self { by_user, everyone })
     }
 
     fn holds(&self, user: &User, required: &str, resource: Resource<'_>) -> bool {
-        self.tuples.iter().any(|t| {
-            let subject = t.subject == "*"
-                || t.subject.strip_prefix("user:") == Some(user.id.as_str()) && !user.id.is_empty();
+        let own = if user.id.is_empty() {
+            None
+        } else {
+            self.by_user.get(user.id.as_str())
+        };
+        own.into_iter().flatten().chain(&self.everyone).any(|t| {
             let on = t.resource == "*"
                 || t.resource.split_once(':').is_some_and(|(kind, id)| {
                     kind == resource.kind && (id == "*" || id == resource.id)
                 });
-            subject && on && permission::covers(&t.permission, required)
+            on && permission::covers(&t.permission, required)
         })
     }
 }
