@@ -36,7 +36,7 @@ async fn workos_fake() -> String {
         post(|body: axum::Json<Value>| async move {
             let id = body["resource_external_id"].as_str().unwrap_or_default();
             let n: u32 = id.trim_start_matches("agent-").parse().unwrap_or(1);
-            axum::Json(json!({"authorized": n % 2 == 0}))
+            axum::Json(json!({"authorized": n.is_multiple_of(2)}))
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
