@@ -110,17 +110,8 @@ impl FgaChecker for LocalChecker {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use serde_json::{Map, json};
-
+    use super::super::test_user as user;
     use super::*;
-
-    fn user(id: &str) -> User {
-        let mut claims = Map::new();
-        claims.insert("sub".into(), json!(id));
-        User::from_claims(claims, Arc::from("test"))
-    }
 
     fn tuple(subject: &str, permission: &str, resource: &str) -> Tuple {
         Tuple {

@@ -252,19 +252,20 @@ impl Fga {
     }
 }
 
+/// A user with just an id, for the checkers' tests.
+#[cfg(test)]
+pub(crate) fn test_user(id: &str) -> User {
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), serde_json::json!(id));
+    User::from_claims(claims, Arc::from("test"))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use serde_json::{Map, json};
-
+    use super::test_user as user;
     use super::*;
-
-    fn user(id: &str) -> User {
-        let mut claims = Map::new();
-        claims.insert("sub".into(), json!(id));
-        User::from_claims(claims, Arc::from("test"))
-    }
 
     /// Allows ids starting with `ok`; counts calls; answers pending when `slow`.
     struct Counting {
