@@ -6,7 +6,7 @@ use crate::{LoginRequest, OidcFlow, SsoError, TokenSet, WorkosFlow};
 #[derive(Debug)]
 pub enum Flow {
     /// OpenID Connect (generic, Auth0).
-    Oidc(OidcFlow),
+    Oidc(Box<OidcFlow>),
     /// WorkOS AuthKit.
     Workos(WorkosFlow),
 }
