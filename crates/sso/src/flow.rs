@@ -8,7 +8,7 @@ pub enum Flow {
     /// OpenID Connect (generic, Auth0).
     Oidc(Box<OidcFlow>),
     /// WorkOS AuthKit.
-    Workos(WorkosFlow),
+    Workos(Box<WorkosFlow>),
 }
 
 impl Flow {
