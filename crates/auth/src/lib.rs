@@ -73,6 +73,6 @@ pub use layer::{Auth, AuthBuilder, AuthFuture, AuthLayer, AuthService, is_prefli
 pub use normalize::NormalizeLayer;
 pub use policy::{Authorizer, AuthzRequest};
 pub use provider::AuthProvider;
-pub use token::{TokenExtractor, TokenSource};
+pub use token::{SessionToken, TokenExtractor, TokenSource};
 pub use user::User;
 pub use verdict::{Resolve, Verdict};
