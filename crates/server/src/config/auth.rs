@@ -11,7 +11,7 @@ use mastra_auth::providers::{
 use serde::{Deserialize, Serialize};
 
 use super::units::de_bool;
-use super::{ConfigError, JwtConfig, Secret};
+use super::{ConfigError, JwtConfig, Secret, SessionConfig, SsoConfig};
 
 /// `[auth]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -48,6 +48,10 @@ pub struct AuthConfig {
     pub supabase: Option<SupabaseConfig>,
     /// `[auth.workos]` (`WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, `WORKOS_REDIRECT_URI`).
     pub workos: Option<WorkosConfig>,
+    /// `[auth.session]`: the sealed session cookie of browser sign-in.
+    pub session: Option<SessionConfig>,
+    /// `[auth.sso]`: browser sign-in at the identity provider.
+    pub sso: Option<SsoConfig>,
 }
 
 impl AuthConfig {
@@ -98,6 +102,25 @@ impl AuthConfig {
                 .map(|c| c.providers.as_slice())
                 .unwrap_or(&[]);
             validate_composite(members, origin)?;
+        }
+        if let Some(session) = &self.session {
+            session.validate(origin)?;
+        }
+        if let Some(sso) = &self.sso {
+            if !matches!(
+                self.provider,
+                AuthProviderKind::Oidc | AuthProviderKind::Auth0 | AuthProviderKind::Workos
+            ) {
+                return Err(ConfigError::invalid(
+                    origin,
+                    "auth.sso",
+                    format!(
+                        "browser sign-in needs provider \"oidc\", \"auth0\" or \"workos\", not \"{}\"",
+                        self.provider
+                    ),
+                ));
+            }
+            sso.validate(origin)?;
         }
         if let Some(jwt) = &self.jwt {
             if !self.uses(AuthProviderKind::Jwt) {
@@ -188,6 +211,8 @@ impl Default for AuthConfig {
             firebase: None,
             supabase: None,
             workos: None,
+            session: None,
+            sso: None,
         }
     }
 }
