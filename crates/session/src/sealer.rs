@@ -144,11 +144,13 @@ impl Sealer {
                 Some(buf)
             })
             .ok_or(OpenError::Unauthentic)?;
-        let opened: Opened<T> = serde_json::from_slice(&plain).map_err(|_| OpenError::Payload)?;
+        // Expiry first: an ended session is `Expired` whatever shape its payload has.
+        let opened: Opened<serde_json::Value> =
+            serde_json::from_slice(&plain).map_err(|_| OpenError::Payload)?;
         if now >= opened.exp {
             return Err(OpenError::Expired);
         }
-        Ok(opened.v)
+        serde_json::from_value(opened.v).map_err(|_| OpenError::Payload)
     }
 }
 
@@ -371,6 +373,7 @@ mod tests {
         let s = sealer(&[A]);
         let sealed = s.seal("p", &"just a string", 2000).unwrap();
         assert_eq!(s.open::<Data>("p", &sealed, 0), Err(OpenError::Payload));
+        assert_eq!(s.open::<Data>("p", &sealed, 2000), Err(OpenError::Expired));
     }
 
     #[test]

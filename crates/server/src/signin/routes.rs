@@ -331,8 +331,12 @@ async fn finish_sign_in(
         .await
     {
         Ok(Some(user)) => user,
-        Ok(None) | Err(_) => {
-            tracing::info!("sign-in: the access token was refused by the auth provider");
+        other => {
+            let reason = match other {
+                Err(e) => e.to_string(),
+                _ => "no user".to_owned(),
+            };
+            tracing::info!(%reason, "sign-in: the access token was refused by the auth provider");
             return Err(refused(
                 StatusCode::UNAUTHORIZED,
                 "the access token was refused",

@@ -13,3 +13,5 @@ mod proptest_config;
 mod providers_config;
 mod request_attacks;
 mod request_normalization;
+mod signin_oidc;
+mod signin_workos;
