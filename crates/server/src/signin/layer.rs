@@ -49,14 +49,19 @@ pub async fn session_layer(
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !explicit
         && !safe
-        && !origin::same_origin_request(req.headers(), signin.tls, &signin.allowed_origins)
+        && !origin::same_origin_request(
+            req.headers(),
+            req.uri(),
+            signin.tls,
+            &signin.allowed_origins,
+        )
     {
         return json_error(StatusCode::FORBIDDEN, CROSS_SITE);
     }
     if explicit || signin.reads_own_cookie(req.uri().path()) {
         return next.run(req).await;
     }
-    let secure = !origin::is_loopback_host(req.headers());
+    let secure = !origin::is_loopback_host(req.headers(), req.uri());
     let now = unix_now();
     let session = match signin
         .sealer

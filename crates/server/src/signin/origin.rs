@@ -1,13 +1,22 @@
 //! The request's own origin, `redirect_to` targets and the cross-site check of
 //! cookie-authenticated requests.
 
-use http::HeaderMap;
 use http::header::{HOST, ORIGIN};
+use http::{HeaderMap, Uri};
+
+/// The host the request was sent to: the `Host` header (validated by the normalization layer),
+/// else the request target's authority (HTTP/2 sends `:authority` instead of `Host`).
+pub(crate) fn request_host<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<&'a str> {
+    match headers.get(HOST) {
+        Some(h) => h.to_str().ok(),
+        None => uri.authority().map(|a| a.as_str()),
+    }
+}
 
 /// `scheme://host[:port]` of the server as this request reached it: `https` when the server
-/// terminates TLS or a proxy says so (`X-Forwarded-Proto: https`), the validated `Host`.
-pub(crate) fn request_origin(headers: &HeaderMap, tls: bool) -> Option<String> {
-    let host = headers.get(HOST)?.to_str().ok()?;
+/// terminates TLS or a proxy says so (`X-Forwarded-Proto: https`), and [`request_host`].
+pub(crate) fn request_origin(headers: &HeaderMap, uri: &Uri, tls: bool) -> Option<String> {
+    let host = request_host(headers, uri)?;
     let forwarded_https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -21,9 +30,9 @@ pub(crate) fn request_origin(headers: &HeaderMap, tls: bool) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
-/// Whether the `Host` names a loopback address (cookies are `Secure` everywhere else).
-pub(crate) fn is_loopback_host(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(HOST).and_then(|v| v.to_str().ok()) else {
+/// Whether the request's host is a loopback address (cookies are `Secure` everywhere else).
+pub(crate) fn is_loopback_host(headers: &HeaderMap, uri: &Uri) -> bool {
+    let Some(host) = request_host(headers, uri) else {
         return false;
     };
     let name = match host.strip_prefix('[') {
@@ -70,10 +79,15 @@ fn origin_of(url: &str) -> Option<&str> {
 /// Whether a request that changes state and is authenticated by the session cookie alone comes
 /// from this server's pages or an allowed origin: its `Origin` is the server's own or an allowed
 /// one, or (browsers that send no `Origin`) `Sec-Fetch-Site: same-origin`. No evidence is a no.
-pub(crate) fn same_origin_request(headers: &HeaderMap, tls: bool, allowed: &[String]) -> bool {
+pub(crate) fn same_origin_request(
+    headers: &HeaderMap,
+    uri: &Uri,
+    tls: bool,
+    allowed: &[String],
+) -> bool {
     match headers.get(ORIGIN).map(|v| v.to_str()) {
         Some(Ok(origin)) => {
-            let own = request_origin(headers, tls);
+            let own = request_origin(headers, uri, tls);
             own.as_deref() == Some(origin) || allowed.iter().any(|a| a == origin)
         }
         Some(Err(_)) => false,
@@ -96,6 +110,24 @@ mod tests {
             );
         }
         h
+    }
+
+    fn root() -> Uri {
+        Uri::from_static("/")
+    }
+
+    #[test]
+    fn http2_authority_without_host() {
+        let uri = Uri::from_static("https://agents.example.com/api/agents");
+        assert_eq!(
+            request_origin(&HeaderMap::new(), &uri, true).as_deref(),
+            Some("https://agents.example.com")
+        );
+        assert!(!is_loopback_host(&HeaderMap::new(), &uri));
+        assert!(is_loopback_host(
+            &HeaderMap::new(),
+            &Uri::from_static("http://localhost:4111/")
+        ));
     }
 
     #[test]
@@ -133,40 +165,47 @@ mod tests {
         let host = ("host", "127.0.0.1:4111");
         assert!(same_origin_request(
             &headers(&[host, ("origin", "http://127.0.0.1:4111")]),
+            &root(),
             false,
             &[]
         ));
         assert!(!same_origin_request(
             &headers(&[host, ("origin", "https://127.0.0.1:4111")]),
+            &root(),
             false,
             &[]
         ));
         assert!(!same_origin_request(
             &headers(&[host, ("origin", "https://evil.example")]),
+            &root(),
             false,
             &[]
         ));
         assert!(same_origin_request(
             &headers(&[host, ("origin", "https://app.example.com")]),
+            &root(),
             false,
             &["https://app.example.com".into()]
         ));
         assert!(!same_origin_request(
             &headers(&[host, ("origin", "null")]),
+            &root(),
             false,
             &[]
         ));
         assert!(same_origin_request(
             &headers(&[host, ("sec-fetch-site", "same-origin")]),
+            &root(),
             false,
             &[]
         ));
         assert!(!same_origin_request(
             &headers(&[host, ("sec-fetch-site", "cross-site")]),
+            &root(),
             false,
             &[]
         ));
-        assert!(!same_origin_request(&headers(&[host]), false, &[]));
+        assert!(!same_origin_request(&headers(&[host]), &root(), false, &[]));
     }
 
     #[test]
@@ -178,7 +217,7 @@ mod tests {
             "localhost",
             "127.0.0.2",
         ] {
-            assert!(is_loopback_host(&headers(&[("host", h)])), "{h}");
+            assert!(is_loopback_host(&headers(&[("host", h)]), &root()), "{h}");
         }
         for h in [
             "example.com",
@@ -186,7 +225,7 @@ mod tests {
             "localhost.example.com",
             "[::2]:1",
         ] {
-            assert!(!is_loopback_host(&headers(&[("host", h)])), "{h}");
+            assert!(!is_loopback_host(&headers(&[("host", h)]), &root()), "{h}");
         }
     }
 }

@@ -162,15 +162,12 @@ fn sso_failure(e: &SsoError) -> Response {
 
 /// `GET /auth/sso/login[?redirect_to=...]`: 302 to the provider (or `{url}` for JSON clients)
 /// with the attempt sealed in the state cookie.
-async fn login(
-    State(state): State<Routes>,
-    Query(q): Query<LoginQuery>,
-    headers: HeaderMap,
-) -> Response {
+async fn login(State(state): State<Routes>, Query(q): Query<LoginQuery>, parts: Parts) -> Response {
+    let (headers, uri) = (&parts.headers, &parts.uri);
     let Some(signin) = state.signin.as_ref() else {
         return not_configured();
     };
-    let own = origin::request_origin(&headers, signin.tls);
+    let own = origin::request_origin(headers, uri, signin.tls);
     let target = q
         .redirect_to
         .or(q.redirect_uri)
@@ -217,9 +214,9 @@ async fn login(
         &sealed,
         &signin.state_cookie_path(),
         LOGIN_TTL,
-        !origin::is_loopback_host(&headers),
+        !origin::is_loopback_host(headers, uri),
     );
-    let mut res = if prefers_json(&headers) {
+    let mut res = if prefers_json(headers) {
         json_response(StatusCode::OK, &json!({ "url": url }))
     } else {
         redirect(&url)
@@ -253,7 +250,7 @@ async fn callback(
     let Some(signin) = state.signin.as_ref() else {
         return not_configured();
     };
-    let secure = !origin::is_loopback_host(&parts.headers);
+    let secure = !origin::is_loopback_host(&parts.headers, &parts.uri);
     let clear_state = cookies::clear(STATE_COOKIE, &signin.state_cookie_path(), secure);
     let mut res = match finish_sign_in(signin, q, &parts, secure).await {
         Ok((location, session_cookie)) => {
@@ -367,12 +364,13 @@ async fn finish_sign_in(
 }
 
 /// `POST /auth/refresh`: new tokens for the session's refresh token.
-async fn refresh(State(state): State<Routes>, headers: HeaderMap) -> Response {
+async fn refresh(State(state): State<Routes>, parts: Parts) -> Response {
+    let headers = &parts.headers;
     let Some(signin) = state.signin.as_ref() else {
         return json_error(StatusCode::NOT_FOUND, "Session refresh not configured");
     };
-    let secure = !origin::is_loopback_host(&headers);
-    let Some(cookie) = cookies::read(&headers, &signin.cookie_name) else {
+    let secure = !origin::is_loopback_host(headers, &parts.uri);
+    let Some(cookie) = cookies::read(headers, &signin.cookie_name) else {
         return json_error(StatusCode::UNAUTHORIZED, "No session");
     };
     let now = unix_now();
@@ -413,12 +411,13 @@ async fn refresh(State(state): State<Routes>, headers: HeaderMap) -> Response {
 }
 
 /// `POST /auth/logout`: clears the session; answers the provider's logout URL when it has one.
-async fn logout(State(state): State<Routes>, headers: HeaderMap) -> Response {
+async fn logout(State(state): State<Routes>, parts: Parts) -> Response {
+    let headers = &parts.headers;
     let Some(signin) = state.signin.as_ref() else {
         return json_response(StatusCode::OK, &json!({"success": true}));
     };
-    let secure = !origin::is_loopback_host(&headers);
-    let sid = cookies::read(&headers, &signin.cookie_name)
+    let secure = !origin::is_loopback_host(headers, &parts.uri);
+    let sid = cookies::read(headers, &signin.cookie_name)
         .and_then(|c| {
             signin
                 .sealer
