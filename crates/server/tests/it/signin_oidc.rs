@@ -4,12 +4,10 @@
 //! reused; wrong verifier; nonce mismatch; tampered or expired cookie; open redirect;
 //! cross-site POST).
 
-use std::collections::HashMap;
-
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::browser::{Browser, location, set_cookie};
+use crate::support::browser::{Browser, json_of, location, query, set_cookie};
 use crate::support::oidc_op::{self, Op};
 
 const SESSION_SECRET: &str = "e2e-session-secret-0123456789abcdef0123456789";
@@ -64,14 +62,6 @@ post_logout_redirect = "{base}/ui/"
     let router = mastra_server::app::build(&cfg).expect("app");
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
     Env { base, op }
-}
-
-fn query(url: &str) -> HashMap<String, String> {
-    reqwest::Url::parse(url)
-        .expect("url")
-        .query_pairs()
-        .into_owned()
-        .collect()
 }
 
 fn with_param(url: &str, name: &str, value: &str) -> String {
@@ -152,15 +142,6 @@ async fn sign_in(env: &Env, browser: &Browser, login: &str) -> reqwest::Response
     let authorize = start_login(env, browser).await;
     let callback = at_provider(env, browser, &authorize, login).await;
     browser.get(&callback).await
-}
-
-async fn json_of(res: reqwest::Response) -> (StatusCode, Value) {
-    let status = res.status();
-    let text = res.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
-    )
 }
 
 #[tokio::test]

@@ -2,15 +2,13 @@
 //! (`support::workos_fake`): the same production code as against `api.workos.com`, only
 //! `api_base` differs.
 
-use std::collections::HashMap;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Digest as _;
 
-use crate::support::browser::{Browser, location, set_cookie};
+use crate::support::browser::{Browser, json_of, location, query, set_cookie};
 use crate::support::workos_fake::{self, ORG_ID, SESSION_ID, USER_ID, WorkosFake};
 
 const CLIENT_ID: &str = "client_01FAKE";
@@ -43,23 +41,6 @@ secrets = ["workos-e2e-session-secret-0123456789abcdef"]
     let router = mastra_server::app::build(&cfg).expect("app");
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
     (base, fake)
-}
-
-fn query(url: &str) -> HashMap<String, String> {
-    reqwest::Url::parse(url)
-        .expect("url")
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
-
-async fn json_of(res: reqwest::Response) -> (StatusCode, Value) {
-    let status = res.status();
-    let text = res.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
-    )
 }
 
 /// Login, the fake's hosted page, callback; returns the authorize URL.

@@ -141,3 +141,22 @@ pub fn set_cookie<'a>(res: &'a Response, name: &str) -> Option<&'a str> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
 }
+
+/// The query parameters of `url`.
+pub fn query(url: &str) -> std::collections::HashMap<String, String> {
+    reqwest::Url::parse(url)
+        .expect("url")
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// The status and JSON body of an answer (panics, showing the body, when it is not JSON).
+pub async fn json_of(res: Response) -> (reqwest::StatusCode, serde_json::Value) {
+    let status = res.status();
+    let text = res.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")),
+    )
+}
