@@ -325,3 +325,121 @@ fn token_set(answer: TokenResponse, claims: Option<&serde_json::Map<String, Valu
         organization_id: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(auth0_logout: Option<&str>, end_session: Option<&str>) -> OidcFlow {
+        let f = OidcFlow::new(OidcFlowConfig {
+            issuer: "https://idp.example/".into(),
+            client_id: "web".into(),
+            client_secret: Some("s3cret-value".into()),
+            scopes: vec!["profile".into()],
+            authorize_params: vec![("audience".into(), "https://api.example".into())],
+            auth0_logout_url: auth0_logout.map(Into::into),
+            ..OidcFlowConfig::default()
+        })
+        .unwrap();
+        // what discovery would have found
+        f.endpoints
+            .set(Arc::new(Endpoints {
+                authorize: Url::parse("https://idp.example/authorize").unwrap(),
+                token: Url::parse("https://idp.example/token").unwrap(),
+                end_session: end_session.map(|u| Url::parse(u).unwrap()),
+            }))
+            .unwrap();
+        f
+    }
+
+    #[tokio::test]
+    async fn authorize_url_parameters() {
+        let login = LoginRequest::new().unwrap();
+        let url = flow(None, None)
+            .authorize_url(&login, "https://app.example/cb")
+            .await
+            .unwrap();
+        let q: std::collections::HashMap<_, _> = Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "web");
+        assert_eq!(q["redirect_uri"], "https://app.example/cb");
+        // `openid` is always asked for
+        assert_eq!(q["scope"], "openid profile");
+        assert_eq!(q["state"], login.state);
+        assert_eq!(q["nonce"], login.nonce);
+        assert_eq!(q["code_challenge"], login.challenge());
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["audience"], "https://api.example");
+        assert!(!url.contains("s3cret"));
+    }
+
+    #[tokio::test]
+    async fn logout_urls() {
+        let end = flow(None, Some("https://idp.example/logout"));
+        assert_eq!(
+            end.logout_url(Some("https://app.example/"))
+                .await
+                .unwrap()
+                .unwrap(),
+            "https://idp.example/logout?client_id=web&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2F"
+        );
+        let auth0 = flow(Some("https://tenant.auth0.com/v2/logout"), None);
+        assert_eq!(
+            auth0
+                .logout_url(Some("https://app.example/"))
+                .await
+                .unwrap()
+                .unwrap(),
+            "https://tenant.auth0.com/v2/logout?client_id=web&returnTo=https%3A%2F%2Fapp.example%2F"
+        );
+        assert_eq!(flow(None, None).logout_url(None).await.unwrap(), None);
+    }
+
+    #[test]
+    fn settings_are_checked_and_the_secret_never_shown() {
+        assert!(OidcFlow::new(OidcFlowConfig::default()).is_err());
+        let no_client = OidcFlowConfig {
+            issuer: "https://idp.example".into(),
+            ..OidcFlowConfig::default()
+        };
+        assert!(OidcFlow::new(no_client).is_err());
+        let insecure = OidcFlowConfig {
+            issuer: "http://idp.example".into(),
+            client_id: "web".into(),
+            ..OidcFlowConfig::default()
+        };
+        assert!(OidcFlow::new(insecure).is_err());
+        let shown = format!("{:?}", flow(None, None));
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn profile_from_id_token_claims() {
+        let claims = serde_json::json!({"sub": "u1", "email": "a@x", "name": "A", "picture": "p", "sid": "s"});
+        let t = token_set(
+            TokenResponse {
+                access_token: "at".into(),
+                refresh_token: None,
+                id_token: None,
+                expires_in: Some(60),
+            },
+            claims.as_object(),
+        );
+        let p = t.profile.unwrap();
+        assert_eq!(
+            (
+                p.id.as_str(),
+                p.email.as_deref(),
+                p.name.as_deref(),
+                p.avatar_url.as_deref()
+            ),
+            ("u1", Some("a@x"), Some("A"), Some("p"))
+        );
+        assert_eq!(t.session_id.as_deref(), Some("s"));
+        assert_eq!(t.expires_in, Some(60));
+    }
+}
