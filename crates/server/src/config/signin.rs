@@ -189,6 +189,45 @@ mod tests {
         }
     }
 
+    fn load(toml: &str) -> Result<crate::config::Config, String> {
+        crate::config::Config::from_toml_str(toml, "t.toml").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn tables_are_checked_where_they_are_read() {
+        let ok = load(
+            "[auth]\nprovider = \"oidc\"\n[auth.oidc]\nissuer = \"https://i.example\"\naudience = \"a\"\n\
+             [auth.sso]\nclient_id = \"web\"\nallowed_origins = [\"https://app.example.com\"]\n\
+             [auth.session]\nsecrets = [\"0123456789abcdef0123456789abcdef\"]\nmax_age = \"12h\"\n",
+        )
+        .unwrap();
+        let session = ok.auth.session.unwrap();
+        assert_eq!(session.max_age, Duration::from_secs(12 * 3600));
+        assert_eq!(session.cookie_name, DEFAULT_SESSION_COOKIE);
+        assert!(!format!("{session:?}").contains("0123456789"));
+
+        let jwt =
+            load("[auth]\nprovider = \"jwt\"\n[auth.sso]\nclient_id = \"web\"\n").unwrap_err();
+        assert!(
+            jwt.contains("auth.sso") && jwt.contains("\"oidc\", \"auth0\" or \"workos\""),
+            "{jwt}"
+        );
+        let short = load("[auth.session]\nsecrets = [\"short\"]\n").unwrap_err();
+        assert!(
+            short.contains("auth.session.secrets[0]") && short.contains("at least 32"),
+            "{short}"
+        );
+        let unknown = load("[auth.session]\nsecret = \"x\"\n").unwrap_err();
+        assert!(unknown.contains("secret"), "{unknown}");
+        let origin = load(
+            "[auth]\nprovider = \"workos\"\n[auth.sso]\nallowed_origins = [\"https://app.example.com/\"]\n",
+        )
+        .unwrap_err();
+        assert!(origin.contains("auth.sso.allowed_origins[0]"), "{origin}");
+        let cookie = load("[auth.session]\ncookie_name = \"a;b\"\n").unwrap_err();
+        assert!(cookie.contains("auth.session.cookie_name"), "{cookie}");
+    }
+
     #[test]
     fn secret_from_env_newest_first() {
         let mut c = SessionConfig::default();
