@@ -12,6 +12,7 @@ use http::{Method, StatusCode};
 use mastra_auth::SessionToken;
 use mastra_session::{OpenError, unix_now};
 
+use super::refresh::Refreshed;
 use super::session::Session;
 use super::{REFRESH_MARGIN, SignIn, cookies, origin};
 use crate::http::json_error;
@@ -84,19 +85,23 @@ pub async fn session_layer(
         return ended(&signin, req, next, secure).await;
     };
     let tokens = match signin
-        .flow
-        .refresh(refresh_token, session.organization_id.as_deref())
+        .refreshes
+        .refresh(
+            &signin.flow,
+            refresh_token,
+            session.organization_id.as_deref(),
+        )
         .await
     {
-        Ok(t) => t,
-        Err(e) if e.is_unavailable() => {
+        Refreshed::Tokens(t) => t,
+        Refreshed::Unavailable(e) => {
             tracing::warn!(error = %e, "session refresh: identity provider unavailable");
             return json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Authentication service unavailable",
             );
         }
-        Err(e) => {
+        Refreshed::Refused(e) => {
             tracing::info!(error = %e, "session refresh refused");
             return ended(&signin, req, next, secure).await;
         }

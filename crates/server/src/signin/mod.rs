@@ -7,6 +7,7 @@
 //! - `layer`: in front of the router, opens the cookie, refuses cross-site state changes,
 //!   refreshes an expired access token, and hands the token on as a [`SessionToken`];
 //! - `routes`: `capabilities`, `me`, `sso/login`, `sso/callback`, `refresh`, `logout`;
+//! - `refresh`: one refresh per refresh token at a time;
 //! - `origin`, `cookies`: the request's origin, redirect targets, `Set-Cookie` values.
 //!
 //! [`SessionToken`]: mastra_auth::SessionToken
@@ -14,6 +15,7 @@
 mod cookies;
 mod layer;
 mod origin;
+mod refresh;
 mod routes;
 mod session;
 mod settings;
@@ -55,6 +57,8 @@ pub struct SignIn {
     /// The server's auth provider: verifies the access token at the callback, as the pipeline
     /// will on every request.
     provider: Arc<dyn AuthProvider>,
+    /// Concurrent refreshes of one session share one call to the provider.
+    refreshes: refresh::Refreshes,
 }
 
 impl std::fmt::Debug for SignIn {
@@ -92,6 +96,7 @@ impl SignIn {
             prefix: cfg.server.api_prefix.clone(),
             tls: cfg.server.tls.is_some(),
             provider,
+            refreshes: refresh::Refreshes::default(),
         })))
     }
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::layer::{SESSION_EXPIRED, SessionProfile};
+use super::refresh::Refreshed;
 use super::session::{PendingLogin, Session, access_expiry};
 use super::{LOGIN_TTL, STATE_COOKIE, SignIn, cookies, origin};
 use crate::http::{json_error, json_response};
@@ -390,13 +391,19 @@ async fn refresh(State(state): State<Routes>, parts: Parts) -> Response {
         return expired();
     };
     let tokens = match signin
-        .flow
-        .refresh(rt, session.organization_id.as_deref())
+        .refreshes
+        .refresh(&signin.flow, rt, session.organization_id.as_deref())
         .await
     {
-        Ok(t) => t,
-        Err(e) if e.is_unavailable() => return sso_failure(&e),
-        Err(e) => {
+        Refreshed::Tokens(t) => t,
+        Refreshed::Unavailable(e) => {
+            tracing::warn!(error = %e, "session refresh: identity provider unavailable");
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Authentication service unavailable",
+            );
+        }
+        Refreshed::Refused(e) => {
             tracing::info!(error = %e, "session refresh refused");
             return expired();
         }

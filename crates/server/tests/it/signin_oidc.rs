@@ -526,6 +526,41 @@ async fn refusals() {
     b.set_cookie(&env.base, SESSION, Some(&ended));
     assert_eq!(b.get(&env.url("/api")).await.status(), StatusCode::OK);
 
+    // A session whose access token expired and whose refresh token the provider refuses ends:
+    // on an API call and on an explicit refresh.
+    let refused = sealer
+        .seal(
+            SESSION,
+            &json!({"at": "x", "rt": "not-a-refresh-token", "ax": now - 1, "end": now + 300, "u": {"id": "grace"}}),
+            now + 300,
+        )
+        .expect("seal");
+    for (method, path) in [
+        (Method::GET, "/api/agents"),
+        (Method::POST, "/api/auth/refresh"),
+    ] {
+        let b = Browser::default();
+        b.set_cookie(&env.base, SESSION, Some(&refused));
+        let res = b
+            .send(method, &env.url(path), &[("origin", &env.base)], None, None)
+            .await;
+        assert!(
+            set_cookie(&res, SESSION)
+                .expect("cleared")
+                .contains("Max-Age=0"),
+            "{path}"
+        );
+        let (status, err) = json_of(res).await;
+        assert_eq!(
+            (status, err),
+            (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "Session expired"})
+            ),
+            "{path}"
+        );
+    }
+
     // A cookie sealed for the state purpose is not a session.
     let wrong_purpose = sealer
         .seal(
