@@ -80,6 +80,6 @@ pub use normalize::NormalizeLayer;
 pub use policy::{Authorizer, AuthzRequest};
 pub use provider::AuthProvider;
 pub use secret::Secret;
-pub use token::{TokenExtractor, TokenSource};
+pub use token::{SessionToken, TokenExtractor, TokenSource};
 pub use user::User;
 pub use verdict::{Resolve, Verdict};

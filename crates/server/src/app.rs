@@ -110,6 +110,13 @@ pub(crate) fn build_auth_with(
         .api_key_query(cfg.auth.api_key_query)
         .public_list(patterns(&cfg.auth.public, "auth.public")?)
         .protected_list(patterns(&cfg.auth.protected, "auth.protected")?);
+    // The sign-in routes decide on the session themselves: exactly their paths and methods.
+    for (path, method) in crate::signin::PUBLIC_ROUTES {
+        let path = format!("{}{path}", cfg.server.api_prefix);
+        b = b.public(
+            RoutePattern::with_methods(&path, &[method]).map_err(|e| auth_err(path.clone(), e))?,
+        );
+    }
     if !cfg.auth.rules.is_empty() {
         let configs = cfg
             .auth
@@ -192,13 +199,20 @@ pub(crate) fn assemble(
     additions: Additions,
 ) -> Result<(Router, Option<Arc<Auth>>), BuildError> {
     let prefix = cfg.server.api_prefix.as_str();
+    let provider = auth.as_ref().map(|a| a.provider().clone());
+    let signin = match &provider {
+        Some(p) => crate::signin::SignIn::build(cfg, p.clone(), |k| std::env::var(k).ok())?,
+        None => None,
+    };
+    let auth_routes =
+        crate::signin::router(signin.clone(), provider, cfg.auth.api_key_query, prefix);
     let mut api = crate::api::router(registry);
     if let Some(fga) = auth.as_ref().and_then(|a| a.policy().fga.clone()) {
         api = api.layer(axum::Extension(crate::api::ListFilter(fga)));
     }
     let mut app = Router::new()
         .merge(http::health_router(prefix))
-        .nest(prefix, api)
+        .nest(prefix, api.merge(auth_routes))
         .merge(
             http::custom_routes::router(&cfg.api_routes)
                 .map_err(|e| BuildError::Routes(e.to_string()))?,
@@ -236,6 +250,11 @@ pub(crate) fn assemble(
         ))
         // Before routing: the router routes the path the auth layer decides on.
         .layer(mastra_auth::NormalizeLayer)
+        // After normalization, before the router and its auth layer: the session cookie becomes
+        // the pipeline's token.
+        .option_layer(
+            signin.map(|s| axum::middleware::from_fn_with_state(s, crate::signin::session_layer)),
+        )
         .service(app);
     let mut router = Router::new().fallback_service(outer);
     if cfg.server.request_logs {

@@ -57,6 +57,7 @@ pub mod builder;
 pub mod config;
 pub mod http;
 pub mod route_permissions;
+pub mod signin;
 
 pub use api_route::ApiRoute;
 pub use app::Server;

@@ -12,7 +12,7 @@ use mastra_auth::rbac::RbacConfig;
 use serde::{Deserialize, Serialize};
 
 use super::units::de_bool;
-use super::{ConfigError, FgaConfig, JwtConfig, Secret};
+use super::{ConfigError, FgaConfig, JwtConfig, Secret, SessionConfig, SsoConfig};
 
 /// `[auth]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -53,6 +53,10 @@ pub struct AuthConfig {
     pub rbac: Option<RbacConfig>,
     /// `[auth.fga]`: fine-grained authorization; off when absent.
     pub fga: Option<FgaConfig>,
+    /// `[auth.session]`: the sealed session cookie of browser sign-in.
+    pub session: Option<SessionConfig>,
+    /// `[auth.sso]`: browser sign-in at the identity provider.
+    pub sso: Option<SsoConfig>,
 }
 
 impl AuthConfig {
@@ -103,6 +107,25 @@ impl AuthConfig {
                 .map(|c| c.providers.as_slice())
                 .unwrap_or(&[]);
             validate_composite(members, origin)?;
+        }
+        if let Some(session) = &self.session {
+            session.validate(origin)?;
+        }
+        if let Some(sso) = &self.sso {
+            if !matches!(
+                self.provider,
+                AuthProviderKind::Oidc | AuthProviderKind::Auth0 | AuthProviderKind::Workos
+            ) {
+                return Err(ConfigError::invalid(
+                    origin,
+                    "auth.sso",
+                    format!(
+                        "browser sign-in needs provider \"oidc\", \"auth0\" or \"workos\", not \"{}\"",
+                        self.provider
+                    ),
+                ));
+            }
+            sso.validate(origin)?;
         }
         if let Some(jwt) = &self.jwt {
             if !self.uses(AuthProviderKind::Jwt) {
@@ -195,6 +218,8 @@ impl Default for AuthConfig {
             workos: None,
             rbac: None,
             fga: None,
+            session: None,
+            sso: None,
         }
     }
 }

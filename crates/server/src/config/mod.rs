@@ -11,7 +11,7 @@
 //!
 //! One module per table: `server` (`[server]`), `cors`, `tls`, `auth` (`[auth]` and the
 //! identity-provider tables, which are the auth crate's config types), `jwt` (`[auth.jwt]`),
-//! `routes` (`[[api_routes]]`), `agents` (`[[agents]]`). Each checks its own values.
+//! `signin` (`[auth.session]`, `[auth.sso]`), `routes` (`[[api_routes]]`), `agents` (`[[agents]]`). Each checks its own values.
 //!
 //! [`Config::fill_from_env`] then fills provider fields left unset (the JWT secret) from the
 //! documented environment variables; the identity providers' variables are read when the
@@ -28,6 +28,7 @@ mod load;
 mod routes;
 
 mod server;
+mod signin;
 mod tls;
 mod units;
 
@@ -42,6 +43,7 @@ pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
 pub use mastra_auth::Secret;
 pub use routes::{ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RouteAction, RouteError, RouteSet};
 pub use server::ServerConfig;
+pub use signin::{DEFAULT_SESSION_COOKIE, SESSION_SECRET_ENV, SessionConfig, SsoConfig, is_origin};
 pub use tls::TlsConfig;
 pub use units::{ByteSize, parse_byte_size, parse_duration};
 

@@ -15,3 +15,5 @@ mod providers_config;
 mod rbac;
 mod request_attacks;
 mod request_normalization;
+mod signin_oidc;
+mod signin_workos;
