@@ -204,8 +204,12 @@ pub(crate) fn assemble(
         Some(p) => crate::signin::SignIn::build(cfg, p.clone(), |k| std::env::var(k).ok())?,
         None => None,
     };
-    let auth_routes =
-        crate::signin::router(signin.clone(), provider, cfg.auth.api_key_query, prefix);
+    let auth_routes = crate::signin::router(
+        signin.clone(),
+        auth.as_ref(),
+        cfg.auth.api_key_query,
+        prefix,
+    );
     let mut api = crate::api::router(registry);
     if let Some(fga) = auth.as_ref().and_then(|a| a.policy().fga.clone()) {
         api = api.layer(axum::Extension(crate::api::ListFilter(fga)));

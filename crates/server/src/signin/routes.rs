@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use http::header::{ACCEPT, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use mastra_auth::rbac::Rbac;
 use mastra_auth::{AuthProvider, TokenExtractor, User};
 use mastra_session::{OpenError, unix_now};
 use mastra_sso::{LoginRequest, Profile, SsoError};
@@ -40,15 +41,22 @@ struct Routes {
     provider: Option<Arc<dyn AuthProvider>>,
     extractor: TokenExtractor,
     prefix: String,
+    /// Role-based access control, for the roles and permissions `me` reports.
+    rbac: Option<Arc<Rbac>>,
+    /// Whether fine-grained authorization is on.
+    fga: bool,
 }
 
 /// The routes, to be nested under the API prefix.
 pub fn router(
     signin: Option<Arc<SignIn>>,
-    provider: Option<Arc<dyn AuthProvider>>,
+    auth: Option<&mastra_auth::Auth>,
     api_key_query: bool,
     prefix: &str,
 ) -> Router {
+    let provider = auth.map(|a| a.provider().clone());
+    let rbac = auth.and_then(|a| a.policy().rbac.clone());
+    let fga = auth.is_some_and(|a| a.policy().fga.is_some());
     Router::new()
         .route("/auth/capabilities", get(capabilities))
         .route("/auth/me", get(me))
@@ -61,6 +69,8 @@ pub fn router(
             provider,
             extractor: TokenExtractor { api_key_query },
             prefix: prefix.to_owned(),
+            rbac,
+            fga,
         })
 }
 
@@ -112,8 +122,12 @@ async fn capabilities(State(state): State<Routes>, parts: Parts) -> Response {
         let session = state.signin.is_some();
         body["capabilities"] = json!({
             "user": true, "session": session, "sso": session,
-            "rbac": false, "acl": false, "fga": false,
+            "rbac": state.rbac.is_some(), "acl": false, "fga": state.fga,
         });
+        if let Some(rbac) = &state.rbac {
+            let grants = rbac.grants(&user);
+            body["access"] = json!({"roles": grants.roles, "permissions": grants.permissions});
+        }
     }
     json_response(StatusCode::OK, &body)
 }
@@ -121,7 +135,16 @@ async fn capabilities(State(state): State<Routes>, parts: Parts) -> Response {
 /// `GET /auth/me`.
 async fn me(State(state): State<Routes>, parts: Parts) -> Response {
     match current_user(&state, &parts).await {
-        Some((user, profile)) => json_response(StatusCode::OK, &user_json(&user, profile)),
+        Some((user, profile)) => {
+            let mut body = user_json(&user, profile);
+            // Mastra adds the RBAC roles and permissions when RBAC is configured.
+            if let Some(rbac) = &state.rbac {
+                let grants = rbac.grants(&user);
+                body["roles"] = json!(grants.roles);
+                body["permissions"] = json!(grants.permissions);
+            }
+            json_response(StatusCode::OK, &body)
+        }
         None => json_error(StatusCode::UNAUTHORIZED, "Authentication required"),
     }
 }

@@ -262,3 +262,22 @@ fn bad_permissions_are_refused_at_startup_naming_the_setting() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn me_and_capabilities_report_the_roles_and_permissions() {
+    let base = start_app(&config("")).await;
+    let member = token(json!({"sub": "m", "roles": ["member"]}));
+    let (status, _, me) = call("GET", &format!("{base}/api/auth/me"), &member).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["id"], "m");
+    assert_eq!(me["roles"], json!(["member"]));
+    assert_eq!(me["permissions"], json!(["*:read", "agents:execute"]));
+    let (status, _, caps) = call("GET", &format!("{base}/api/auth/capabilities"), &member).await;
+    assert_eq!(status, StatusCode::OK, "{caps}");
+    assert_eq!(caps["capabilities"]["rbac"], true);
+    assert_eq!(caps["capabilities"]["fga"], false);
+    assert_eq!(
+        caps["access"],
+        json!({"roles": ["member"], "permissions": ["*:read", "agents:execute"]})
+    );
+}
