@@ -151,7 +151,7 @@ await step('generate-string-array', async () => generateSummary(await agent.gene
 await step('generate-options', async () =>
   generateSummary(
     await agent.generate([{ role: 'user', content: 'hi with options' }], {
-      memory: { thread: 'thread-conformance', resource: 'user-1' },
+      memory: { thread: 'thread-conformance', resource: 'dev-user' },
       requestContext: { tenant: 'acme' },
       maxSteps: 2,
       modelSettings: { temperature: 0 },

@@ -105,9 +105,7 @@ pub(crate) fn clone_plan(
     source: &crate::model::Thread,
     clone: CloneThread,
 ) -> (NewThread, Option<u64>) {
-    let title = clone
-        .title
-        .or_else(|| source.title.as_deref().map(|t| format!("Clone of {t}")));
+    let title = clone.title;
     let thread = NewThread {
         id: Some(clone.new_id.unwrap_or_else(new_id)),
         resource_id: clone

@@ -176,7 +176,7 @@ pub struct CloneThread {
     pub new_id: Option<String>,
     /// Owner of the copy; the source's owner when `None`. Must be inside the caller's scope.
     pub resource_id: Option<String>,
-    /// Title of the copy; `Clone of <source title>` when `None`.
+    /// Title of the copy (none when `None`).
     pub title: Option<String>,
     /// Metadata of the copy; the source's when `None`.
     pub metadata: Option<Value>,
@@ -191,6 +191,8 @@ pub struct Cloned {
     pub thread: Thread,
     /// The copies, in thread order.
     pub messages: Vec<Message>,
+    /// The id of the message each copy was made from, in the same order.
+    pub source_ids: Vec<String>,
 }
 
 /// Milliseconds since the Unix epoch, now.

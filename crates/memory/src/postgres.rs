@@ -481,7 +481,13 @@ impl MemoryStore for PostgresStore {
     ) -> Result<Vec<Message>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        scoped_thread(&tx, scope, thread_id, false).await?;
+        match find_thread(&tx, thread_id, false).await? {
+            None => return Ok(Vec::new()),
+            Some(t) if !scope.admits(&t.resource_id) => {
+                return Err(MemoryError::IdTaken { kind: "Thread" });
+            }
+            Some(_) => {}
+        }
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = $1
              ORDER BY seq DESC LIMIT $2"
@@ -579,9 +585,14 @@ impl MemoryStore for PostgresStore {
             message_row,
         )?;
         originals.reverse();
+        let source_ids = originals.iter().map(|m| m.id.clone()).collect();
         let copies = crate::checks::copies(originals, &thread.id);
         let messages = put_messages(&tx, &thread, copies).await?;
         tx.commit().await?;
-        Ok(Cloned { thread, messages })
+        Ok(Cloned {
+            thread,
+            messages,
+            source_ids,
+        })
     }
 }

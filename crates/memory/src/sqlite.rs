@@ -64,6 +64,7 @@ impl SqliteStore {
                         ))
                     })?;
                 }
+                create_private(path)?;
                 let conn = Connection::open(path)?;
                 // WAL: readers do not block the writer; FULL: a committed message survives a
                 // power loss, not only a crash of the process.
@@ -127,6 +128,23 @@ impl SqliteStore {
             f(&tx)
         })
         .await
+    }
+}
+
+/// Creates the database file readable by its owner only (conversations are private); SQLite
+/// gives its `-wal` and `-shm` files the same permissions. An existing file is left as it is.
+fn create_private(path: &std::path::Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(MemoryError::Config(format!(
+            "cannot create the memory database {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -487,7 +505,13 @@ impl MemoryStore for SqliteStore {
         let (scope, id) = (scope.clone(), thread_id.to_owned());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |tx| {
-            scoped_thread(tx, &scope, &id)?;
+            match find_thread(tx, &id)? {
+                None => return Ok(Vec::new()),
+                Some(t) if !scope.admits(&t.resource_id) => {
+                    return Err(MemoryError::IdTaken { kind: "Thread" });
+                }
+                Some(_) => {}
+            }
             let mut stmt = tx.prepare(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM mastra_messages WHERE thread_id = ?1
                  ORDER BY seq DESC LIMIT ?2"
@@ -589,9 +613,14 @@ impl MemoryStore for SqliteStore {
                 .query_map(params![source.id, limit], message_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             originals.reverse();
+            let source_ids = originals.iter().map(|m| m.id.clone()).collect();
             let copies = crate::checks::copies(originals, &thread.id);
             let messages = put_messages(tx, &thread, copies)?;
-            Ok(Cloned { thread, messages })
+            Ok(Cloned {
+                thread,
+                messages,
+                source_ids,
+            })
         })
         .await
     }

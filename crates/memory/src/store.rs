@@ -58,7 +58,9 @@ pub trait MemoryStore: Send + Sync + std::fmt::Debug {
         query: &MessageQuery,
     ) -> Result<Page<Message>>;
 
-    /// The last `limit` messages of a thread, oldest first (what an agent remembers).
+    /// The last `limit` messages of a thread, oldest first (what an agent remembers): none
+    /// when the thread does not exist yet, [`MemoryError::IdTaken`] when its id belongs to a
+    /// thread outside the scope (an agent run must not adopt it).
     async fn last_messages(
         &self,
         scope: &Scope,

@@ -184,9 +184,10 @@ pub(crate) fn assemble(
     additions: Additions,
 ) -> Result<(Router, Option<Arc<Auth>>), BuildError> {
     let prefix = cfg.server.api_prefix.as_str();
+    let memory = crate::api::memory::Memory::from_config(cfg)?;
     let mut app = Router::new()
         .merge(http::health_router(prefix))
-        .nest(prefix, crate::api::router(registry))
+        .nest(prefix, crate::api::router_with(registry, memory))
         .merge(
             http::custom_routes::router(&cfg.api_routes)
                 .map_err(|e| BuildError::Routes(e.to_string()))?,

@@ -41,6 +41,26 @@ both!(
     listing_pages_and_sorts,
 );
 
+#[tokio::test]
+async fn the_sqlite_file_is_private_and_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/memory.db");
+    let store = mastra_memory::SqliteStore::file(&path);
+    assert!(!path.exists(), "nothing is created before the first use");
+    store.migrate().await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(perms & 0o777, 0o600);
+    }
+}
+
 fn alice() -> Scope {
     Scope::resource("alice")
 }
@@ -179,9 +199,16 @@ async fn another_resource_sees_nothing(f: Fixture) {
             .await
             .map(|_| ())
     ));
-    assert!(not_found(
-        s.last_messages(&bob(), &t.id, 10).await.map(|_| ())
+    assert!(matches!(
+        s.last_messages(&bob(), &t.id, 10).await,
+        Err(MemoryError::IdTaken { .. })
     ));
+    assert!(
+        s.last_messages(&bob(), "not-yet", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(not_found(
         s.save_messages(&bob(), vec![text(&t.id, "user", "injected")])
             .await
@@ -534,7 +561,9 @@ async fn clone_copies_messages_with_new_ids(f: Fixture) {
         .unwrap();
     assert_ne!(cloned.thread.id, t.id);
     assert_eq!(cloned.thread.resource_id, "alice");
-    assert_eq!(cloned.thread.title.as_deref(), Some("Clone of first"));
+    assert_eq!(cloned.thread.title, None);
+    let source_ids: Vec<&str> = originals.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(cloned.source_ids, source_ids);
     assert_eq!(texts(&cloned.messages), ["c0", "c1", "c2", "c3"]);
     assert!(
         cloned

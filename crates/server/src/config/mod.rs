@@ -11,7 +11,7 @@
 //!
 //! One module per table: `server` (`[server]`), `cors`, `tls`, `auth` (`[auth]` and the
 //! identity-provider tables, which are the auth crate's config types), `jwt` (`[auth.jwt]`),
-//! `routes` (`[[api_routes]]`), `agents` (`[[agents]]`). Each checks its own values.
+//! `routes` (`[[api_routes]]`), `agents` (`[[agents]]`), `memory` (`[storage]`, `[memory]`). Each checks its own values.
 //!
 //! [`Config::fill_from_env`] then fills provider fields left unset (the JWT secret) from the
 //! documented environment variables; the identity providers' variables are read when the
@@ -24,6 +24,7 @@ mod env;
 mod error;
 mod jwt;
 mod load;
+mod memory;
 mod routes;
 mod secret;
 mod server;
@@ -37,6 +38,7 @@ pub use auth::{ApiKeyEntry, ApiKeysConfig, AuthConfig, AuthProviderKind, Composi
 pub use cors::{CorsConfig, CorsOrigin};
 pub use error::ConfigError;
 pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
+pub use memory::{DEFAULT_STORAGE_URL, MAX_LAST_MESSAGES, MemoryConfig, StorageConfig};
 pub use routes::{ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RouteAction, RouteError, RouteSet};
 pub use secret::Secret;
 pub use server::ServerConfig;
@@ -58,6 +60,10 @@ pub struct Config {
     pub api_routes: Vec<ApiRouteConfig>,
     /// `[[agents]]`: agents served under `{api_prefix}/agents`.
     pub agents: Vec<AgentConfig>,
+    /// `[storage]`: where memory threads and messages are kept.
+    pub storage: StorageConfig,
+    /// `[memory]`: thread ownership and how much agents remember.
+    pub memory: MemoryConfig,
 }
 
 impl Config {
@@ -68,7 +74,8 @@ impl Config {
         self.server.validate(origin)?;
         self.auth.validate(origin)?;
         routes::validate_routes(&self.api_routes, &self.server.api_prefix, origin)?;
-        agents::validate_agents(&self.agents, origin)
+        agents::validate_agents(&self.agents, origin)?;
+        memory::validate(&self.storage, &self.memory, origin)
     }
 
     /// Fills provider fields left unset from the documented environment variables: for the

@@ -8,6 +8,7 @@ mod app_e2e;
 mod config;
 mod embed;
 mod http_plumbing;
+mod memory_api;
 mod ops_traps;
 mod proptest_config;
 mod providers_config;
