@@ -1,7 +1,7 @@
 //! Memory over HTTP: `/memory/*` routes shaped like Mastra 1.x's, and the thread history agents
 //! load and save (`history`).
 //!
-//! Ownership is enforced by construction: every handler that touches data takes an [`Owner`]
+//! Ownership is enforced by construction: every handler that touches data takes an `Owner`
 //! (an extractor built from the verified user, `owner.rs`), and every store call takes the
 //! owner's scope. A thread of another resource answers 404 `Thread not found`, exactly as one
 //! that does not exist, so its id cannot be probed; naming another resource (`resourceId`) is
