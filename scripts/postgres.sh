@@ -44,9 +44,10 @@ start)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_owner "$bin/initdb" -D "$dir/data" -U mastra -A trust --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
     || fail "initdb failed: $(tail -n 5 "$dir/initdb.log")"
-  # fsync off: a test cluster is thrown away, durability is not what it tests.
+  # fsync off by default: a test cluster is thrown away, durability is not what it tests
+  # (bench/memory.sh sets MASTRA_PG_FSYNC=on to measure a durable server).
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${MASTRA_PG_FSYNC:-off} -c max_connections=200" start >&2 \
     || fail "the server did not start: $(tail -n 5 "$dir/server.log")"
   as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U mastra mastra_test \
     || fail "createdb failed"
