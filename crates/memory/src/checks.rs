@@ -4,7 +4,9 @@
 use serde_json::Value;
 
 use crate::error::MemoryError;
-use crate::model::{CloneThread, Message, NewMessage, NewThread, ThreadPatch, ThreadQuery, new_id};
+use crate::model::{
+    CloneThread, Message, NewMessage, NewThread, Thread, ThreadPatch, ThreadQuery, new_id,
+};
 use crate::scope::Scope;
 
 /// Longest id (thread, message, resource) accepted.
@@ -62,6 +64,20 @@ pub(crate) fn new_message(m: NewMessage) -> Result<NewMessage, MemoryError> {
         )));
     }
     Ok(m)
+}
+
+/// The message `m` becomes in `thread` (its position is set when it is inserted).
+pub(crate) fn stored(thread: &Thread, m: NewMessage, now: i64) -> Message {
+    Message {
+        id: m.id.unwrap_or_else(new_id),
+        thread_id: thread.id.clone(),
+        resource_id: thread.resource_id.clone(),
+        seq: 0,
+        role: m.role,
+        kind: m.kind,
+        content: m.content,
+        created_at_ms: m.created_at_ms.unwrap_or(now),
+    }
 }
 
 /// The resource a listing is limited to: the scope's own when the query names none, the

@@ -248,16 +248,7 @@ async fn put_messages(
                 .transpose()?,
             None => None,
         };
-        let message = Message {
-            id: m.id.unwrap_or_else(new_id),
-            thread_id: thread.id.clone(),
-            resource_id: thread.resource_id.clone(),
-            seq: 0,
-            role: m.role,
-            kind: m.kind,
-            content: m.content,
-            created_at_ms: m.created_at_ms.unwrap_or(now),
-        };
+        let message = crate::checks::stored(thread, m, now);
         let content = message.content.to_string();
         let message = match existing {
             Some((owner, _)) if owner != thread.id => {
