@@ -21,6 +21,7 @@
 # ours-postgres Debian's postgresql (scripts/postgres.sh installs it when run as root).
 set -euo pipefail
 CONNECTIONS="${CONNECTIONS:-32}"
+ROUNDS=1 # one run per server and length (the prefill makes each several minutes long)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need wrk "apt-get install -y wrk"

@@ -66,8 +66,18 @@ pub async fn prepare(cfg: &Config) -> Result<Option<(&'static str, i64)>, BuildE
     let store =
         mastra_memory::open(&cfg.storage.url).map_err(|e| BuildError::Memory(e.to_string()))?;
     let version = store.migrate().await.map_err(|e| {
+        // The driver's top-level message ("error connecting to server") hides the cause.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message = format!("{message}: {text}");
+            }
+            source = cause.source();
+        }
         BuildError::Memory(format!(
-            "storage {}: {e}",
+            "storage {}: {message}",
             mastra_memory::redact_url(&cfg.storage.url)
         ))
     })?;
