@@ -3,6 +3,8 @@
 # missing, then runs the whole Rust test suite. Extra arguments go to `cargo test`.
 #   tests/js-client      the official @mastra/client-js + Node 22 (crates/cli/tests/it/js_client.rs)
 #   tests/oidc-provider  a certified OpenID provider for the OIDC end-to-end tests (if present)
+# and starts a throwaway Postgres server (scripts/postgres.sh) for the memory tests that run
+# against Postgres (MASTRA_TEST_POSTGRES_URL), stopped when the tests end.
 # The npm registry is needed only the first time (or after a package-lock.json change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,5 +40,15 @@ for dir in tests/js-client tests/oidc-provider; do
   fi
 done
 
+# An already running server (MASTRA_TEST_POSTGRES_URL set by the caller) is used as it is.
+if [ -z "${MASTRA_TEST_POSTGRES_URL:-}" ]; then
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/mastra-test-pg.XXXXXX")
+  trap 'bash scripts/postgres.sh stop "$pg_dir"' EXIT
+  echo "== postgres (scripts/postgres.sh start $pg_dir)"
+  eval "$(bash scripts/postgres.sh start "$pg_dir")" \
+    || fail "scripts/postgres.sh could not start Postgres (its messages are above)"
+  export MASTRA_TEST_POSTGRES_URL
+fi
+
 echo "== cargo test --workspace --locked $*"
-exec cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@"

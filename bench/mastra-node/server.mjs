@@ -100,10 +100,19 @@ const weatherTool = createTool({
 });
 
 // Optional memory (in-memory store fallback) so /api/memory/* routes work; skipped if @mastra/memory is absent.
+// MEMORY_STORE=libsql (with @mastra/libsql installed) stores it in the SQLite file MEMORY_DB with
+// Mastra's durable default store, as bench/memory.sh measures; LAST_MESSAGES sets lastMessages.
 let memory;
 try {
   const { Memory } = await imp('@mastra/memory');
-  memory = new Memory({ options: { lastMessages: 20 } });
+  const options = { lastMessages: Number(process.env.LAST_MESSAGES || 20) };
+  if (process.env.MEMORY_STORE === 'libsql') {
+    const { LibSQLStore } = await imp('@mastra/libsql');
+    const storage = new LibSQLStore({ id: 'bench-memory', url: `file:${process.env.MEMORY_DB || 'memory.db'}` });
+    memory = new Memory({ storage, options });
+  } else {
+    memory = new Memory({ options });
+  }
 } catch (e) {
   console.error('no @mastra/memory, memory routes will answer "Memory is not initialized":', e.message);
 }

@@ -4,6 +4,9 @@
 //   MASTRA_URL=http://127.0.0.1:4111 MASTRA_TOKEN=eyJ... [MASTRA_ECHO_URL=http://127.0.0.1:4112] \
 //     node tests/js-client/conformance.mjs
 //
+// MASTRA_OTHER_TOKEN is a token of a second user (another `sub`): the memory steps check that it
+// reaches none of the first user's threads; without it those steps are skipped.
+//
 // MASTRA_ECHO_URL is a server with a custom route `GET /echo/agents` proxied to an upstream that
 // answers with the request headers it received (the Rust test starts both); without it the
 // header steps are skipped.
@@ -22,6 +25,7 @@ const { MastraClient, MastraClientError } = await import('@mastra/client-js');
 const baseUrl = process.env.MASTRA_URL;
 const token = process.env.MASTRA_TOKEN;
 const echoUrl = process.env.MASTRA_ECHO_URL;
+const otherToken = process.env.MASTRA_OTHER_TOKEN;
 if (!baseUrl || !token) {
   console.error('set MASTRA_URL and MASTRA_TOKEN');
   process.exit(2);
@@ -151,7 +155,7 @@ await step('generate-string-array', async () => generateSummary(await agent.gene
 await step('generate-options', async () =>
   generateSummary(
     await agent.generate([{ role: 'user', content: 'hi with options' }], {
-      memory: { thread: 'thread-conformance', resource: 'user-1' },
+      memory: { thread: 'thread-conformance', resource: 'dev-user' },
       requestContext: { tenant: 'acme' },
       maxSteps: 2,
       modelSettings: { temperature: 0 },
@@ -164,6 +168,72 @@ await step('generate-tool-call', async () => generateSummary(await agent.generat
 await step('generate-legacy-object', async () => generateSummary(await agent.generate({ messages: 'Weather in London' })));
 await step('generate-missing-messages', async () => agent.generate(undefined));
 await step('generate-unknown-agent', async () => client.getAgent('noSuchAgent').generate('hello'));
+
+// --- memory --------------------------------------------------------------------------------
+// Threads owned by the token's user: create, list, read, rename, a two-turn conversation whose
+// second answer sees the first (the echo model answers `recall` with the earlier user turn),
+// paging, and a second user who reaches none of it.
+const agentId = 'weatherAgent';
+const threadSummary = (t) => ({ id: t.id, title: t.title, resourceId: t.resourceId, metadata: t.metadata, createdAt: typeof t.createdAt });
+let threadId;
+await step('memory-status', async () => client.getMemoryStatus(agentId));
+await step('memory-create', async () => {
+  const t = await client.createMemoryThread({ agentId, resourceId: 'dev-user', title: 'conformance', metadata: { k: 1 } });
+  threadId = t.id;
+  return threadSummary(t);
+});
+await step('memory-list', async () => {
+  const r = await client.listMemoryThreads({ agentId, resourceId: 'dev-user', page: 0, perPage: 10, orderBy: { field: 'createdAt', direction: 'DESC' } });
+  return { total: r.total, page: r.page, perPage: r.perPage, hasMore: r.hasMore, ids: r.threads.map((t) => t.id), includesCreated: r.threads.some((t) => t.id === threadId) };
+});
+const thread = client.getMemoryThread({ threadId, agentId });
+await step('memory-get', async () => threadSummary(await thread.get()));
+await step('memory-rename', async () => threadSummary(await thread.update({ title: 'renamed', metadata: { k: 2 } })));
+await step('memory-get-renamed', async () => threadSummary(await thread.get()));
+const remembering = { memory: { thread: threadId, resource: 'dev-user' } };
+await step('memory-turn-1', async () => generateSummary(await agent.generate('my name is Ada', remembering)));
+await step('memory-turn-2', async () => generateSummary(await agent.generate('recall', remembering)));
+await step('memory-turn-stream', async () => consume(await agent.stream('recall', remembering)));
+await step('memory-messages', async () => {
+  const r = await thread.listMessages({ page: 0, perPage: 4 });
+  return { total: r.total, page: r.page, perPage: r.perPage, hasMore: r.hasMore, roles: r.messages.map((m) => m.role), texts: r.messages.map((m) => m.content?.content) };
+});
+await step('memory-messages-page-1', async () => {
+  const r = await thread.listMessages({ page: 1, perPage: 4 });
+  return { total: r.total, page: r.page, hasMore: r.hasMore, texts: r.messages.map((m) => m.content?.content) };
+});
+await step('memory-save', async () => {
+  const r = await client.saveMessageToMemory({ agentId, messages: [{ id: `saved-${threadId}`, threadId, resourceId: 'dev-user', role: 'user', type: 'text', content: { format: 2, parts: [{ type: 'text', text: 'saved by the client' }] }, createdAt: new Date() }] });
+  return { count: r.messages?.length, id: r.messages?.[0]?.id };
+});
+await step('memory-clone', async () => {
+  const r = await thread.clone({ title: 'copy' });
+  return { thread: threadSummary(r.thread), cloned: r.clonedMessages.length };
+});
+if (otherToken) {
+  const other = make({ Authorization: `Bearer ${otherToken}` });
+  const otherThread = other.getMemoryThread({ threadId, agentId });
+  await step('other-list', async () => {
+    const r = await other.listMemoryThreads({ agentId });
+    return { total: r.total, includesFirstUsers: r.threads.some((t) => t.resourceId === 'dev-user') };
+  });
+  await step('other-list-named', async () => other.listMemoryThreads({ agentId, resourceId: 'dev-user' }));
+  await step('other-get', async () => otherThread.get());
+  await step('other-messages', async () => otherThread.listMessages({ page: 0, perPage: 10 }));
+  await step('other-rename', async () => otherThread.update({ title: 'taken over' }));
+  await step('other-save', async () => other.saveMessageToMemory({ agentId, messages: [{ threadId, role: 'user', type: 'text', content: { format: 2, parts: [{ type: 'text', text: 'injected' }] }, createdAt: new Date() }] }));
+  await step('other-clone', async () => otherThread.clone({}));
+  await step('other-delete-messages', async () => otherThread.deleteMessages([`saved-${threadId}`]));
+  await step('other-generate', async () => other.getAgent(agentId).generate('recall', { memory: { thread: threadId } }));
+  await step('other-delete', async () => otherThread.delete());
+  await step('memory-intact', async () => {
+    const t = await thread.get();
+    const r = await thread.listMessages({ page: 0, perPage: 100 });
+    return { title: t.title, total: r.total, hasSaved: r.messages.some((m) => m.id === `saved-${threadId}`), texts: r.messages.map((m) => m.content?.content) };
+  });
+}
+await step('memory-delete', async () => thread.delete());
+await step('memory-get-deleted', async () => thread.get());
 
 // --- stream --------------------------------------------------------------------------------
 await step('stream-string', async () => consume(await agent.stream('hello stream world')));

@@ -248,6 +248,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
+        // Create or migrate the memory database before listening: an unusable one stops the
+        // server now, with its reason, rather than failing its first memory request.
+        let memory = mastra_server::api::memory::prepare(&settings.config)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let server = mastra_server::app::Server::bind(&settings.config)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -265,6 +270,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "  agents:  {base}{}/agents",
             settings.config.server.api_prefix
         );
+        if let Some((backend, version)) = memory {
+            println!(
+                "  memory:  {backend} at {} (schema version {version})",
+                mastra_memory_url(&settings.config.storage.url)
+            );
+        }
         if let DevSecret::Loaded(secret) = &settings.dev_secret {
             if addr.ip().is_unspecified() {
                 eprintln!(
@@ -279,6 +290,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         server.run().await.context("server stopped with an error")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The storage URL as printed: without its password.
+fn mastra_memory_url(url: &str) -> String {
+    mastra_server::api::memory::redact_url(url)
 }
 
 /// The address the listener is bound to, naming the wildcard addresses for what they mean.

@@ -5,6 +5,10 @@
 //!   `weatherTool`; other tools give `<tool>: <result JSON>`);
 //! - the last user message is `weather <city>` (case-insensitive) and a tool named
 //!   `weatherTool` is offered -> calls it with `{"location": "<city>"}`;
+//! - the last user message is `recall` (case-insensitive) -> `Earlier you said: <the user
+//!   message before it>`, or `Nothing earlier` when there is none. This is how tests see that an
+//!   agent with memory gave the model the thread's earlier turns (the Mastra peer has no
+//!   counterpart; its model only echoes);
 //! - otherwise -> `Echo: <last user message text>`.
 //!
 //! Token usage is a word count: input tokens = whitespace-separated words of the system
@@ -23,6 +27,9 @@ use crate::model::{
 
 /// Tool key the echo model calls for `weather <city>`.
 pub const ECHO_WEATHER_TOOL: &str = "weatherTool";
+
+/// The user message that makes the echo model quote the user message before it.
+pub const ECHO_RECALL: &str = "recall";
 
 /// The offline echo model (`builtin/echo`).
 #[derive(Debug, Clone, Default)]
@@ -118,7 +125,23 @@ fn plan(req: &ModelRequest) -> Plan {
             args: json!({ "location": city }),
         });
     }
+    if text.trim().eq_ignore_ascii_case(ECHO_RECALL) {
+        return Plan::Text(match earlier_user_text(&req.messages) {
+            Some(earlier) => format!("Earlier you said: {earlier}"),
+            None => "Nothing earlier".to_string(),
+        });
+    }
     Plan::Text(format!("Echo: {text}"))
+}
+
+/// The user message before the last one.
+fn earlier_user_text(messages: &[ChatMessage]) -> Option<&str> {
+    messages
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::User)
+        .nth(1)
+        .map(|m| m.content.as_str())
 }
 
 fn metadata() -> ResponseMetadata {
@@ -252,6 +275,20 @@ mod tests {
         assert_eq!(r.text, "Echo: hello");
         assert_eq!(r.finish_reason, FinishReason::Stop);
         assert_eq!(r.usage, Usage::new(1, 2));
+    }
+
+    #[tokio::test]
+    async fn recall_quotes_the_user_turn_before() {
+        let mut r = req("recall", false);
+        let alone = EchoModel.generate(r.clone()).await.unwrap();
+        assert_eq!(alone.text, "Nothing earlier");
+        r.messages = vec![
+            ChatMessage::user("my name is Ada"),
+            ChatMessage::assistant("Echo: my name is Ada"),
+            ChatMessage::user("RECALL"),
+        ];
+        let out = EchoModel.generate(r).await.unwrap();
+        assert_eq!(out.text, "Earlier you said: my name is Ada");
     }
 
     #[tokio::test]

@@ -30,7 +30,7 @@ pub use agent::{
     Agent, AgentError, AgentEvent, AgentOutput, AgentRequest, ClientTool, DEFAULT_MAX_STEPS,
     StepResult, StepType, ToolResult,
 };
-pub use echo::EchoModel;
+pub use echo::{ECHO_RECALL, EchoModel};
 pub use message::{MessageError, parse_messages};
 pub use model::{
     ChatMessage, FinishReason, LanguageModel, ModelError, ModelEvent, ModelRequest, ModelResponse,

@@ -210,7 +210,8 @@ pub(crate) fn assemble(
         cfg.auth.api_key_query,
         prefix,
     );
-    let mut api = crate::api::router(registry);
+    let memory = crate::api::memory::Memory::from_config(cfg)?;
+    let mut api = crate::api::router_with(registry, memory);
     if let Some(fga) = auth.as_ref().and_then(|a| a.policy().fga.clone()) {
         api = api.layer(axum::Extension(crate::api::ListFilter(fga)));
     }

@@ -36,6 +36,9 @@ pub enum BuildError {
         /// What is wrong (boxed: the other variants are small).
         reason: Box<crate::config::RouteError>,
     },
+    /// Memory storage is unusable (`[storage]`, `[memory]`).
+    #[error("memory: {0}")]
+    Memory(String),
     /// TLS material is unusable.
     #[error("server.tls: {0}")]
     Tls(String),

@@ -82,6 +82,25 @@ mod tests {
             ("GET", "/api/tools", "tools:read"),
             ("GET", "/api/tools/{toolId}", "tools:read"),
             ("POST", "/api/tools/{toolId}/execute", "tools:execute"),
+            ("GET", "/api/memory/status", "memory:read"),
+            ("GET", "/api/memory/config", "memory:read"),
+            ("GET", "/api/memory/threads", "memory:read"),
+            ("POST", "/api/memory/threads", "memory:write"),
+            ("GET", "/api/memory/threads/{threadId}", "memory:read"),
+            ("PATCH", "/api/memory/threads/{threadId}", "memory:write"),
+            ("DELETE", "/api/memory/threads/{threadId}", "memory:write"),
+            (
+                "GET",
+                "/api/memory/threads/{threadId}/messages",
+                "memory:read",
+            ),
+            (
+                "POST",
+                "/api/memory/threads/{threadId}/clone",
+                "memory:execute",
+            ),
+            ("POST", "/api/memory/save-messages", "memory:write"),
+            ("POST", "/api/memory/messages/delete", "memory:write"),
         ];
         let mut want: Vec<(String, String, String)> = want
             .iter()

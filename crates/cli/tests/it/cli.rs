@@ -239,8 +239,7 @@ fn config_check_lints_roles_and_permissions_no_route_needs() {
         &["config", "check", "--config", cfg.to_str().unwrap()],
     );
     assert_eq!(code, 0, "{out}");
-    let needed =
-        "(the routes need agents:execute, agents:read, reports:export, tools:execute, tools:read)";
+    let needed = "(the routes need agents:execute, agents:read, memory:execute, memory:read, memory:write, reports:export, tools:execute, tools:read)";
     assert!(
         out.contains(&format!(
             "warning: auth.rbac.roles.member: no route needs `agnets:execute` {needed}\n"

@@ -490,7 +490,9 @@ async fn serve_on_all_interfaces_says_so_and_warns_about_the_dev_secret() {
     let (out, err) = served.finish();
     assert!(!err.contains("warning:"), "{err}");
     assert!(!out.contains("Development auth"), "{out}");
-    assert!(!dir.path().join(".mastra").exists());
+    // No development secret; `.mastra/` itself holds the memory database.
+    assert!(!dir.path().join(".mastra/dev-secret").exists());
+    assert!(dir.path().join(".mastra/memory.db").exists());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,6 +565,11 @@ fn run_test_script(os: &str, arch: &str, npm_script: Option<&str>, installed: bo
         .current_dir(root)
         .env_clear()
         .env("PATH", &bin)
+        // A Postgres server of the caller's: the script uses it instead of starting one.
+        .env(
+            "MASTRA_TEST_POSTGRES_URL",
+            "postgres://stand-in@127.0.0.1:1/test",
+        )
         .stdin(Stdio::null())
         .output()
         .unwrap();

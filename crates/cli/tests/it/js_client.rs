@@ -177,6 +177,24 @@ fn echo_upstream() -> String {
     format!("http://{addr}")
 }
 
+/// A token for `sub`, signed with the development secret `mastra serve` created in `dir`.
+fn sign_token(dir: &Path, sub: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["token", "sign", "--sub", sub])
+        .current_dir(dir)
+        .env_remove("MASTRA_JWT_SECRET")
+        .env_remove("JWT_AUTH_SECRET")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "token sign: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("eyJ"))
+        .expect("token sign printed a token")
+        .to_owned()
+}
+
 /// The steps printed by `conformance.mjs`, by name.
 struct Steps(HashMap<String, Value>);
 
@@ -216,7 +234,12 @@ impl Steps {
     }
 }
 
-fn run_conformance(base: &str, token: &str, echo: &str) -> (Steps, Duration, String) {
+fn run_conformance(
+    base: &str,
+    token: &str,
+    other_token: &str,
+    echo: &str,
+) -> (Steps, Duration, String) {
     let node = node();
     let t0 = Instant::now();
     let out = Command::new(node)
@@ -224,6 +247,7 @@ fn run_conformance(base: &str, token: &str, echo: &str) -> (Steps, Duration, Str
         .current_dir(js_dir())
         .env("MASTRA_URL", base)
         .env("MASTRA_TOKEN", token)
+        .env("MASTRA_OTHER_TOKEN", other_token)
         .env("MASTRA_ECHO_URL", echo)
         .output()
         .unwrap();
@@ -264,7 +288,8 @@ fn official_js_client_works_unchanged() {
     std::fs::write(echo_dir.path().join("mastra.toml"), toml).unwrap();
     let echo = serve(echo_dir.path(), &["--config", "mastra.toml"]);
 
-    let (steps, elapsed, stdout) = run_conformance(&server.base, &token, &echo.base);
+    let other_token = sign_token(dir.path(), "other-user");
+    let (steps, elapsed, stdout) = run_conformance(&server.base, &token, &other_token, &echo.base);
     eprintln!("conformance.mjs ran in {elapsed:?}:\n{stdout}");
     assert!(
         !stdout.contains(&token),
@@ -344,6 +369,112 @@ fn official_js_client_works_unchanged() {
         "Echo: second question"
     );
     assert_eq!(steps.ok("generate-string-array")["text"], "Echo: two");
+    // Memory: threads owned by the token's user, a two-turn conversation, paging, and a second
+    // user's token that reaches none of it through any route.
+    assert_eq!(
+        steps.ok("memory-status"),
+        &json!({"result": true, "memoryType": "local"})
+    );
+    let created = steps.ok("memory-create");
+    let thread_id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(thread_id.len(), 36, "a generated UUID: {created}");
+    assert_eq!(
+        (
+            &created["title"],
+            &created["resourceId"],
+            &created["metadata"]
+        ),
+        (&json!("conformance"), &json!("dev-user"), &json!({"k": 1}))
+    );
+    let listed = steps.ok("memory-list");
+    assert_eq!(listed["includesCreated"], true, "{listed}");
+    assert_eq!(
+        (&listed["page"], &listed["perPage"]),
+        (&json!(0), &json!(10))
+    );
+    assert_eq!(steps.ok("memory-get")["id"], thread_id.as_str());
+    assert_eq!(steps.ok("memory-rename")["title"], "renamed");
+    let renamed = steps.ok("memory-get-renamed");
+    assert_eq!(
+        (&renamed["title"], &renamed["metadata"]),
+        (&json!("renamed"), &json!({"k": 2}))
+    );
+    assert_eq!(steps.ok("memory-turn-1")["text"], "Echo: my name is Ada");
+    assert_eq!(
+        steps.ok("memory-turn-2")["text"],
+        "Earlier you said: my name is Ada"
+    );
+    assert_eq!(
+        steps.ok("memory-turn-stream")["text"],
+        "Earlier you said: recall"
+    );
+    let page = steps.ok("memory-messages");
+    assert_eq!(
+        (
+            &page["total"],
+            &page["page"],
+            &page["perPage"],
+            &page["hasMore"]
+        ),
+        (&json!(6), &json!(0), &json!(4), &json!(true)),
+        "{page}"
+    );
+    assert_eq!(
+        page["texts"],
+        json!([
+            "recall",
+            "Earlier you said: my name is Ada",
+            "recall",
+            "Earlier you said: recall"
+        ])
+    );
+    let older = steps.ok("memory-messages-page-1");
+    assert_eq!(
+        older["texts"],
+        json!(["my name is Ada", "Echo: my name is Ada"])
+    );
+    assert_eq!(older["hasMore"], false);
+    assert_eq!(steps.ok("memory-save")["count"], 1);
+    let cloned = steps.ok("memory-clone");
+    assert_eq!(
+        (&cloned["cloned"], &cloned["thread"]["title"]),
+        (&json!(7), &json!("copy"))
+    );
+    let other = steps.ok("other-list");
+    assert_eq!(other, &json!({"total": 0, "includesFirstUsers": false}));
+    let denied = "Access denied: resourceId does not match the authenticated user";
+    steps.client_error("other-list-named", 403, denied);
+    for step in [
+        "other-get",
+        "other-messages",
+        "other-rename",
+        "other-save",
+        "other-delete",
+    ] {
+        steps.client_error(step, 404, "Thread not found");
+    }
+    steps.client_error("other-clone", 404, "Source thread not found");
+    steps.client_error(
+        "other-generate",
+        403,
+        "Access denied: thread belongs to a different resource",
+    );
+    // Answered like Mastra (a count of the ids asked for), but nothing was deleted.
+    assert_eq!(steps.ok("other-delete-messages")["success"], true);
+    let intact = steps.line("memory-intact");
+    assert_eq!(intact["ok"], true, "{intact}");
+    let intact = &intact["result"];
+    assert_eq!(
+        (&intact["title"], &intact["total"], &intact["hasSaved"]),
+        (&json!("renamed"), &json!(7), &json!(true)),
+        "{intact}"
+    );
+    assert_eq!(
+        steps.ok("memory-delete"),
+        &json!({"result": "Thread deleted"})
+    );
+    steps.client_error("memory-get-deleted", 404, "Thread not found");
+
     let o = steps.ok("generate-options");
     assert_eq!(o["text"], "Echo: hi with options");
     assert_eq!(o["finishReason"], "stop");

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use mastra_auth::AuthUser;
 use mastra_core::{AgentError, AgentEvent, Registry};
 use serde_json::{Map, Value};
@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::ApiError;
 use super::body::{agent_request, json_object};
 use super::list_filter::{ListFilter, visible};
+use super::memory::{Memory, MemoryTurn, remember};
 use super::wire::{self, SSE_DONE, StreamEncoder, sse_frame};
 
 /// `GET /agents`: object keyed by agent id.
@@ -56,13 +57,17 @@ pub(super) async fn list(
 pub(super) struct RenderedDetails(Arc<std::collections::BTreeMap<String, Bytes>>);
 
 impl RenderedDetails {
-    pub(super) fn new(reg: &Registry) -> Self {
+    pub(super) fn new(reg: &Registry, supports_memory: bool) -> Self {
         Self(Arc::new(
             reg.agents
                 .iter()
                 .map(|(id, agent)| {
-                    let body = serde_json::to_vec(&wire::agent_json(agent))
-                        .expect("a serde_json::Value always serializes");
+                    let mut json = wire::agent_json(agent);
+                    if let Some(details) = json.as_object_mut() {
+                        details.insert("supportsMemory".into(), Value::Bool(supports_memory));
+                    }
+                    let body =
+                        serde_json::to_vec(&json).expect("a serde_json::Value always serializes");
                     (id.clone(), Bytes::from(body))
                 })
                 .collect(),
@@ -93,38 +98,81 @@ fn agent_error(e: AgentError) -> ApiError {
     ApiError::Internal(e.to_string())
 }
 
+/// What generate and stream need: the agents, and memory when it is on.
+#[derive(Debug, Clone)]
+pub(super) struct RunState {
+    pub(super) registry: Arc<Registry>,
+    pub(super) memory: Option<Arc<Memory>>,
+}
+
 /// `POST /agents/{agentId}/generate`.
 pub(super) async fn generate(
-    State(reg): State<Arc<Registry>>,
+    State(state): State<RunState>,
     Path(agent_id): Path<String>,
+    user: Option<AuthUser>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let body = json_object(body)?;
-    let request = agent_request(&body)?;
-    let agent = reg
+    let mut request = agent_request(&body)?;
+    let agent = state
+        .registry
         .agent(&agent_id)
         .ok_or_else(|| ApiError::agent_not_found(&agent_id))?;
+    let user = user.map(|AuthUser(u)| u);
+    let turn = remember(state.memory.as_ref(), user.as_ref(), &body, &mut request).await?;
     let out = agent.generate(request).await.map_err(agent_error)?;
+    if let Some(turn) = turn {
+        turn.save(&out).await?;
+    }
     Ok(axum::Json(wire::generate_json(&out)))
+}
+
+/// Saves the run to memory when it finishes, before the `finish` chunk goes out, so a client
+/// that sends its next message after the stream ended finds this turn remembered. A failure
+/// to save ends the stream with an `error` chunk instead.
+fn remembered(
+    events: BoxStream<'static, Result<AgentEvent, AgentError>>,
+    turn: Option<MemoryTurn>,
+) -> BoxStream<'static, Result<AgentEvent, AgentError>> {
+    let Some(turn) = turn else {
+        return events;
+    };
+    events
+        .then(move |item| {
+            let turn = turn.clone();
+            async move {
+                if let Ok(AgentEvent::Finish(out)) = &item
+                    && let Err(e) = turn.save(out).await
+                {
+                    return Err(AgentError::InvalidRequest(e.to_string()));
+                }
+                item
+            }
+        })
+        .boxed()
 }
 
 /// `POST /agents/{agentId}/stream`: SSE frames `data: <json>\n\n`, then `data: [DONE]`.
 /// An error after the stream started becomes an `error` chunk and the stream ends.
 pub(super) async fn stream(
-    State(reg): State<Arc<Registry>>,
+    State(state): State<RunState>,
     Path(agent_id): Path<String>,
+    user: Option<AuthUser>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = json_object(body)?;
-    let request = agent_request(&body)?;
-    let agent = reg
+    let mut request = agent_request(&body)?;
+    let agent = state
+        .registry
         .agent(&agent_id)
         .ok_or_else(|| ApiError::agent_not_found(&agent_id))?
         .clone();
+    let user = user.map(|AuthUser(u)| u);
+    let turn = remember(state.memory.as_ref(), user.as_ref(), &body, &mut request).await?;
     let mut input = request.context.clone();
     input.extend(request.messages.iter().cloned());
     let mut encoder = StreamEncoder::new(&agent, &input);
-    let events = agent.stream(request);
+    let events = remembered(agent.stream(request), turn);
 
     let frames = events
         .map(Some)

@@ -4,7 +4,7 @@
 //! Routes: `GET /agents`, `GET /agents/{agentId}`, `POST /agents/{agentId}/generate`,
 //! `POST /agents/{agentId}/stream`, `GET /agents/{agentId}/tools/{toolId}`,
 //! `POST /agents/{agentId}/tools/{toolId}/execute`, `GET /tools`, `GET /tools/{toolId}`,
-//! `POST /tools/{toolId}/execute`. Shapes follow the Mastra 1.x server, so that
+//! `POST /tools/{toolId}/execute`, and memory's `/memory/*` (`memory/`). Shapes follow the Mastra 1.x server, so that
 //! `@mastra/client-js` works unchanged (`crates/cli/tests/it/js_client.rs` drives it).
 
 #![warn(missing_docs)]
@@ -12,6 +12,7 @@
 mod agents;
 mod body;
 mod list_filter;
+pub mod memory;
 mod tools;
 pub mod wire;
 
@@ -40,18 +41,47 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/tools"),
     ("GET", "/tools/{toolId}"),
     ("POST", "/tools/{toolId}/execute"),
+    ("GET", "/memory/status"),
+    ("GET", "/memory/config"),
+    ("GET", "/memory/threads"),
+    ("POST", "/memory/threads"),
+    ("GET", "/memory/threads/{threadId}"),
+    ("PATCH", "/memory/threads/{threadId}"),
+    ("DELETE", "/memory/threads/{threadId}"),
+    ("GET", "/memory/threads/{threadId}/messages"),
+    ("POST", "/memory/threads/{threadId}/clone"),
+    ("POST", "/memory/save-messages"),
+    ("POST", "/memory/messages/delete"),
 ];
 
-/// The agents + tools API with its state applied; mount it with `nest("/api", ...)`.
+/// The agents + tools API with its state applied, memory turned off; mount it with
+/// `nest("/api", ...)`.
 pub fn router(registry: Arc<Registry>) -> Router {
+    router_with(registry, None)
+}
+
+/// The agents + tools + memory API with its state applied.
+pub(crate) fn router_with(registry: Arc<Registry>, memory: Option<Arc<memory::Memory>>) -> Router {
+    let runs = agents::RunState {
+        registry: registry.clone(),
+        memory: memory.clone(),
+    };
+    let supports_memory = memory.is_some();
     Router::new()
         .route("/agents", get(agents::list))
         .route(
             "/agents/{agentId}",
-            get(agents::details).with_state(agents::RenderedDetails::new(&registry)),
+            get(agents::details)
+                .with_state(agents::RenderedDetails::new(&registry, supports_memory)),
         )
-        .route("/agents/{agentId}/generate", post(agents::generate))
-        .route("/agents/{agentId}/stream", post(agents::stream))
+        .route(
+            "/agents/{agentId}/generate",
+            post(agents::generate).with_state(runs.clone()),
+        )
+        .route(
+            "/agents/{agentId}/stream",
+            post(agents::stream).with_state(runs),
+        )
         .route("/agents/{agentId}/tools/{toolId}", get(tools::agent_tool))
         .route(
             "/agents/{agentId}/tools/{toolId}/execute",
@@ -60,9 +90,10 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route("/tools", get(tools::list))
         .route("/tools/{toolId}", get(tools::details))
         .route("/tools/{toolId}/execute", post(tools::execute))
+        .with_state(registry)
+        .merge(memory::router(memory))
         // Mastra (Hono) answers a wrong method on a known path like an unknown route.
         .method_not_allowed_fallback(not_found_text)
-        .with_state(registry)
 }
 
 async fn not_found_text() -> Response {
@@ -99,6 +130,19 @@ pub enum ApiError {
     /// 400 `{"error":"Invalid request body","issues":[...]}`.
     #[error("Invalid request body")]
     InvalidBody(Vec<Issue>),
+    /// 400 `{"error":"Invalid query parameters","issues":[...]}`.
+    #[error("Invalid query parameters")]
+    InvalidQuery(Vec<Issue>),
+    /// 400 `{"error":"<message>"}`.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401 `{"error":"Authentication required"}`: a route that needs the caller's identity was
+    /// reached without one.
+    #[error("Authentication required")]
+    Unauthenticated,
+    /// 403 `{"error":"<message>"}`.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 `{"error":"<message>"}`.
     #[error("{0}")]
     NotFound(String),
@@ -124,7 +168,11 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody(_) | ApiError::InvalidQuery(_) | ApiError::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -139,9 +187,19 @@ impl IntoResponse for ApiError {
             ApiError::InvalidBody(issues) => {
                 json!({"error": "Invalid request body", "issues": issues})
             }
+            ApiError::InvalidQuery(issues) => {
+                json!({"error": "Invalid query parameters", "issues": issues})
+            }
             other => json!({"error": other.to_string()}),
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }
 

@@ -11,7 +11,8 @@
 //!
 //! One module per table: `server` (`[server]`), `cors`, `tls`, `auth` (`[auth]` and the
 //! identity-provider tables, which are the auth crate's config types), `jwt` (`[auth.jwt]`),
-//! `signin` (`[auth.session]`, `[auth.sso]`), `routes` (`[[api_routes]]`), `agents` (`[[agents]]`). Each checks its own values.
+//! `fga` (`[auth.fga]`), `signin` (`[auth.session]`, `[auth.sso]`), `routes` (`[[api_routes]]`),
+//! `agents` (`[[agents]]`), `memory` (`[storage]`, `[memory]`). Each checks its own values.
 //!
 //! [`Config::fill_from_env`] then fills provider fields left unset (the JWT secret) from the
 //! documented environment variables; the identity providers' variables are read when the
@@ -25,6 +26,7 @@ mod error;
 mod fga;
 mod jwt;
 mod load;
+mod memory;
 mod routes;
 
 mod server;
@@ -41,6 +43,7 @@ pub use error::ConfigError;
 pub use fga::{FgaConfig, FgaProviderKind};
 pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
 pub use mastra_auth::Secret;
+pub use memory::{DEFAULT_STORAGE_URL, MAX_LAST_MESSAGES, MemoryConfig, StorageConfig};
 pub use routes::{ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RouteAction, RouteError, RouteSet};
 pub use server::ServerConfig;
 pub use signin::{DEFAULT_SESSION_COOKIE, SESSION_SECRET_ENV, SessionConfig, SsoConfig, is_origin};
@@ -62,6 +65,10 @@ pub struct Config {
     pub api_routes: Vec<ApiRouteConfig>,
     /// `[[agents]]`: agents served under `{api_prefix}/agents`.
     pub agents: Vec<AgentConfig>,
+    /// `[storage]`: where memory threads and messages are kept.
+    pub storage: StorageConfig,
+    /// `[memory]`: thread ownership and how much agents remember.
+    pub memory: MemoryConfig,
 }
 
 impl Config {
@@ -72,7 +79,8 @@ impl Config {
         self.server.validate(origin)?;
         self.auth.validate(origin)?;
         routes::validate_routes(&self.api_routes, &self.server.api_prefix, origin)?;
-        agents::validate_agents(&self.agents, origin)
+        agents::validate_agents(&self.agents, origin)?;
+        memory::validate(&self.storage, &self.memory, origin)
     }
 
     /// Fills provider fields left unset from the documented environment variables: for the

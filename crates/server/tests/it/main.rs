@@ -9,6 +9,7 @@ mod config;
 mod embed;
 mod fga;
 mod http_plumbing;
+mod memory_api;
 mod ops_traps;
 mod proptest_config;
 mod providers_config;

@@ -1,0 +1,4 @@
+//! The storage suite: every behaviour is one generic test, run against SQLite and Postgres.
+
+mod store;
+mod support;
