@@ -19,11 +19,19 @@ use super::memory::{Memory, MemoryTurn, remember};
 use super::wire::{self, SSE_DONE, StreamEncoder, sse_frame};
 
 /// `GET /agents`: object keyed by agent id.
-pub(super) async fn list(State(reg): State<Arc<Registry>>) -> axum::Json<Value> {
-    let map: Map<String, Value> = reg
+pub(super) async fn list(State(state): State<RunState>) -> axum::Json<Value> {
+    let supports_memory = Value::Bool(state.memory.is_some());
+    let map: Map<String, Value> = state
+        .registry
         .agents
         .iter()
-        .map(|(id, a)| (id.clone(), wire::agent_list_entry(a)))
+        .map(|(id, a)| {
+            let mut entry = wire::agent_list_entry(a);
+            if let Some(fields) = entry.as_object_mut() {
+                fields.insert("supportsMemory".into(), supports_memory.clone());
+            }
+            (id.clone(), entry)
+        })
         .collect();
     axum::Json(Value::Object(map))
 }
