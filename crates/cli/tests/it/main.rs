@@ -8,6 +8,7 @@ mod cli;
 mod config_check_cel;
 mod first_hour;
 mod js_client;
+mod memory_crash;
 mod memory_replicas;
 mod secrets_hygiene;
 mod shutdown;
