@@ -35,7 +35,7 @@ async fn serve(router: Router) -> String {
 /// Our server: jwt auth, the demo weatherAgent and weatherTool.
 async fn server() -> String {
     let toml = format!(
-        "[server]\nrequest_logs = false\n[auth]\nprovider = \"jwt\"\n[auth.jwt]\nsecret = \"{SECRET}\"\n"
+        "[server]\nrequest_logs = false\n[auth]\nprovider = \"jwt\"\n[auth.jwt]\nsecret = \"{SECRET}\"\n[storage]\nurl = \"sqlite::memory:\"\n"
     );
     let cfg = mastra_server::config::Config::from_toml_str(&toml, "test.toml").unwrap();
     serve(mastra_server::app::build(&cfg).unwrap()).await
@@ -96,7 +96,8 @@ async fn generate_with_a_string_messages_and_options() {
     let r = agent
         .generate(
             GenerateRequest::new(Message::user("hi with options"))
-                .memory("thread-1", "user-1")
+                // The resource is the token's own: naming another one is refused.
+                .memory("thread-1", "client-test")
                 .request_context(json!({"tenant": "acme"}))
                 .max_steps(2)
                 .option("modelSettings", json!({"temperature": 0}))

@@ -9,6 +9,7 @@ mod config_check_cel;
 mod first_hour;
 mod js_client;
 mod js_client_fga;
+mod memory_crash;
 mod memory_replicas;
 mod secrets_hygiene;
 mod shutdown;

@@ -5,88 +5,12 @@
 //! (`MASTRA_TEST_POSTGRES_URL`); fails without it.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{BIN, Running};
+use crate::support::{postgres_url, serve_config, sign_token};
 
 const SECRET: &str = "replica-test-secret-0123456789abcdef";
-
-fn postgres_url() -> String {
-    std::env::var("MASTRA_TEST_POSTGRES_URL").unwrap_or_else(|_| {
-        panic!(
-            "MASTRA_TEST_POSTGRES_URL is not set: this test needs a Postgres server; run `bash scripts/test.sh` (it starts one with scripts/postgres.sh)"
-        )
-    })
-}
-
-/// `mastra serve --config mastra.toml` in `dir`; answers the process and its base URL once it
-/// printed its memory line (the database is migrated by then).
-fn serve(dir: &Path) -> (Running, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--config",
-            "mastra.toml",
-            "--port",
-            "0",
-            "--host",
-            "127.0.0.1",
-        ])
-        .current_dir(dir)
-        .env_remove("MASTRA_JWT_SECRET")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut base = None;
-    while Instant::now() < deadline {
-        let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) else {
-            continue;
-        };
-        if base.is_none() {
-            base = line
-                .split_whitespace()
-                .find(|w| w.starts_with("http://"))
-                .map(str::to_owned);
-        }
-        if line.trim_start().starts_with("memory:") {
-            assert!(line.contains("postgres at postgres://"), "{line}");
-            return (running, base.expect("the URL came first"));
-        }
-    }
-    panic!("mastra serve did not print its memory line");
-}
-
-fn token(sub: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["token", "sign", "--secret", SECRET, "--sub", sub])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("eyJ"))
-        .expect("a token")
-        .to_owned()
-}
 
 async fn call(
     http: &reqwest::Client,
@@ -116,7 +40,7 @@ async fn two_servers_share_threads_and_keep_every_message_in_order() {
         .as_nanos();
     let run = format!("{}-{nanos}", std::process::id());
     let (alice, bob) = (format!("alice-{run}"), format!("bob-{run}"));
-    let (alice_token, bob_token) = (token(&alice), token(&bob));
+    let (alice_token, bob_token) = (sign_token(SECRET, &alice), sign_token(SECRET, &bob));
 
     let config = format!(
         "[server]\nrequest_logs = false\n[auth]\nprovider = \"jwt\"\n[auth.jwt]\nsecret = \"{SECRET}\"\n[storage]\nurl = \"{url}\"\n"
@@ -125,8 +49,12 @@ async fn two_servers_share_threads_and_keep_every_message_in_order() {
     for d in &dirs {
         std::fs::write(d.path().join("mastra.toml"), &config).unwrap();
     }
-    let (_a, base_a) = serve(dirs[0].path());
-    let (_b, base_b) = serve(dirs[1].path());
+    let (_a, base_a, memory_line) = serve_config(dirs[0].path());
+    assert!(
+        memory_line.contains("postgres at postgres://"),
+        "{memory_line}"
+    );
+    let (_b, base_b, _) = serve_config(dirs[1].path());
     assert!(
         !dirs[0].path().join(".mastra/memory.db").exists(),
         "Postgres, not SQLite"

@@ -20,12 +20,14 @@ use super::list_filter::{ListFilter, visible};
 use super::memory::{Memory, MemoryTurn, remember};
 use super::wire::{self, SSE_DONE, StreamEncoder, sse_frame};
 
-/// `GET /agents`: object keyed by agent id.
+/// `GET /agents`: object keyed by agent id; with `[auth.fga]`, only the agents the caller may
+/// read.
 pub(super) async fn list(
-    State(reg): State<Arc<Registry>>,
+    State(state): State<RunState>,
     filter: Option<Extension<ListFilter>>,
     user: Option<AuthUser>,
 ) -> Result<axum::Json<Value>, Response> {
+    let reg = &state.registry;
     let items = reg
         .agents
         .keys()
@@ -39,12 +41,15 @@ pub(super) async fn list(
         items,
     )
     .await?;
+    let supports_memory = Value::Bool(state.memory.is_some());
     let map: Map<String, Value> = keep
         .into_iter()
         .filter_map(|id| {
-            reg.agents
-                .get(id)
-                .map(|a| (id.to_owned(), wire::agent_list_entry(a)))
+            let mut entry = wire::agent_list_entry(reg.agents.get(id)?);
+            if let Some(fields) = entry.as_object_mut() {
+                fields.insert("supportsMemory".into(), supports_memory.clone());
+            }
+            Some((id.to_owned(), entry))
         })
         .collect();
     Ok(axum::Json(Value::Object(map)))

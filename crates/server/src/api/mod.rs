@@ -68,7 +68,7 @@ pub(crate) fn router_with(registry: Arc<Registry>, memory: Option<Arc<memory::Me
     };
     let supports_memory = memory.is_some();
     Router::new()
-        .route("/agents", get(agents::list))
+        .route("/agents", get(agents::list).with_state(runs.clone()))
         .route(
             "/agents/{agentId}",
             get(agents::details)

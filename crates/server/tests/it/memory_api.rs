@@ -292,6 +292,8 @@ async fn threads_crud_and_message_paging() {
     assert_eq!(cfg["config"]["lastMessages"], 10);
     let (_, details) = api.get("alice", "/agents/weatherAgent").await;
     assert_eq!(details["supportsMemory"], true);
+    let (_, list) = api.get("alice", "/agents").await;
+    assert_eq!(list["weatherAgent"]["supportsMemory"], true);
 }
 
 fn urlencode(s: &str) -> String {
@@ -702,6 +704,8 @@ async fn memory_turned_off_answers_like_an_agent_without_memory() {
     );
     let (_, details) = api.get("alice", "/agents/weatherAgent").await;
     assert_eq!(details["supportsMemory"], false);
+    let (_, list) = api.get("alice", "/agents").await;
+    assert_eq!(list["weatherAgent"]["supportsMemory"], false);
     let (s, v) = api
         .post(
             "alice",
