@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use http::header::{ACCEPT, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use mastra_auth::{AuthProvider, TokenExtractor, User};
+use mastra_auth::{AuthProvider, TokenExtractor, TokenSource, User};
 use mastra_session::{OpenError, unix_now};
 use mastra_sso::{LoginRequest, Profile, SsoError};
 use serde::Deserialize;
@@ -68,15 +68,20 @@ pub fn router(
 /// server's provider as the pipeline would.
 async fn current_user(state: &Routes, parts: &Parts) -> Option<(User, Option<Profile>)> {
     let provider = state.provider.as_ref()?;
-    let (token, _) = state
+    let (token, source) = state
         .extractor
         .find(parts, provider.cookie_names())
         .ok()??;
     let user = provider.authenticate(&token, parts).await.ok()??;
-    let profile = parts
-        .extensions
-        .get::<SessionProfile>()
-        .map(|p| p.0.clone());
+    // The session's profile describes the session's token only.
+    let profile = (source == TokenSource::Session)
+        .then(|| {
+            parts
+                .extensions
+                .get::<SessionProfile>()
+                .map(|p| p.0.clone())
+        })
+        .flatten();
     Some((user, profile))
 }
 
