@@ -18,9 +18,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::layer::{SESSION_EXPIRED, SessionProfile};
-use super::refresh::Refreshed;
 use super::session::{PendingLogin, Session, access_expiry};
-use super::{LOGIN_TTL, STATE_COOKIE, SignIn, cookies, origin};
+use super::{LOGIN_TTL, RenewError, STATE_COOKIE, SignIn, cookies, origin, unavailable};
 use crate::http::{json_error, json_response};
 
 /// The sign-in routes under the API prefix, with their methods: public in the auth pipeline.
@@ -153,10 +152,7 @@ fn not_configured() -> Response {
 fn sso_failure(e: &SsoError) -> Response {
     if e.is_unavailable() {
         tracing::warn!(error = %e, "sign-in: identity provider unavailable");
-        json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Authentication service unavailable",
-        )
+        unavailable()
     } else {
         tracing::error!(error = %e, "sign-in failed");
         json_error(
@@ -392,34 +388,15 @@ async fn refresh(State(state): State<Routes>, parts: Parts) -> Response {
     else {
         return expired();
     };
-    let Some(rt) = session.refresh_token.as_deref() else {
-        return expired();
-    };
-    let tokens = match signin
-        .refreshes
-        .refresh(&signin.flow, rt, session.organization_id.as_deref())
-        .await
-    {
-        Refreshed::Tokens(t) => t,
-        Refreshed::Unavailable(e) => {
-            tracing::warn!(error = %e, "session refresh: identity provider unavailable");
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Authentication service unavailable",
-            );
+    match signin.renew(&session, now, secure).await {
+        Ok((_, set_cookie)) => {
+            let mut res = json_response(StatusCode::OK, &json!({"success": true}));
+            res.headers_mut().append(SET_COOKIE, set_cookie);
+            res
         }
-        Refreshed::Refused(e) => {
-            tracing::info!(error = %e, "session refresh refused");
-            return expired();
-        }
-    };
-    let renewed = session.refreshed(tokens, now);
-    let Some(set_cookie) = signin.session_cookie(&renewed, now, secure) else {
-        return expired();
-    };
-    let mut res = json_response(StatusCode::OK, &json!({"success": true}));
-    res.headers_mut().append(SET_COOKIE, set_cookie);
-    res
+        Err(RenewError::Unavailable) => unavailable(),
+        Err(RenewError::Ended) => expired(),
+    }
 }
 
 /// `POST /auth/logout`: clears the session; answers the provider's logout URL when it has one.
