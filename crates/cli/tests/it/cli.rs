@@ -435,3 +435,67 @@ async fn tokens_never_reach_logs_or_error_bodies() {
     let dev_secret = std::fs::read_to_string(dir.path().join(".mastra/dev-secret")).unwrap();
     assert!(!log.contains(dev_secret.trim()), "secret leaked into logs");
 }
+
+#[tokio::test]
+async fn sign_in_in_config_check_and_the_development_session_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("workos.toml"),
+        "[auth]\nprovider = \"workos\"\n[auth.workos]\nclient_id = \"client_01\"\napi_key = \"sk_test_01\"\n\
+         redirect_uri = \"http://127.0.0.1:4111/api/auth/sso/callback\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("auth0.toml"),
+        "[auth]\nprovider = \"auth0\"\n[auth.auth0]\ndomain = \"tenant.auth0.com\"\naudience = \"https://api.example.com\"\n\
+         [auth.sso]\nclient_id = \"abc\"\n",
+    )
+    .unwrap();
+
+    let (code, out, _) = mastra(dir.path(), &["config", "check", "--config", "workos.toml"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("browser sign-in: on (workos) at /api/auth/sso/login"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: browser sign-in has no session secret"),
+        "{out}"
+    );
+    assert!(
+        !dir.path().join(".mastra").exists(),
+        "config check must not write secrets"
+    );
+
+    let (code, out, _) = mastra(dir.path(), &["config", "check", "--config", "auth0.toml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "INVALID  auth.sso: browser sign-in needs auth.sso.client_secret (AUTH0_CLIENT_SECRET)"
+        ),
+        "{out}"
+    );
+
+    // `serve` generates the development session secret once and keeps it across restarts.
+    let (first, base, lines) = serve(dir.path(), &["--config", "workos.toml"]);
+    assert!(
+        lines[0].contains("development session secret from .mastra/session-secret"),
+        "{lines:?}"
+    );
+    let caps: serde_json::Value = reqwest::get(format!("{base}/api/auth/capabilities"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        caps,
+        serde_json::json!({"enabled": true, "login": {"type": "sso", "url": "/api/auth/sso/login"}})
+    );
+    drop(first);
+    let secret = dir.path().join(".mastra/session-secret");
+    let first_secret = std::fs::read_to_string(&secret).unwrap();
+    assert!(first_secret.trim().len() >= 32);
+    let (_second, _, _) = serve(dir.path(), &["--config", "workos.toml"]);
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), first_secret);
+}

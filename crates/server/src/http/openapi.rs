@@ -402,10 +402,59 @@ pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
         }}),
     );
 
+    // Browser sign-in: public in the pipeline, each deciding on the session cookie itself.
+    for (path, method, id, summary) in [
+        (
+            "/auth/capabilities",
+            "get",
+            "authCapabilities",
+            "What sign-in the server offers, and the signed-in user",
+        ),
+        (
+            "/auth/me",
+            "get",
+            "authMe",
+            "The signed-in user ({id, email, name, avatarUrl}); 401 without a session",
+        ),
+        (
+            "/auth/sso/login",
+            "get",
+            "ssoLogin",
+            "302 to the identity provider (`redirect_to`: where to go after sign-in)",
+        ),
+        (
+            "/auth/sso/callback",
+            "get",
+            "ssoCallback",
+            "The identity provider's redirect: sets the session cookie, 302 to the target",
+        ),
+        (
+            "/auth/refresh",
+            "post",
+            "authRefresh",
+            "New tokens for the session (rotates the session cookie)",
+        ),
+        (
+            "/auth/logout",
+            "post",
+            "authLogout",
+            "Clears the session; `redirectTo` is the provider's logout URL",
+        ),
+    ] {
+        paths.insert(
+            format!("{p}{path}"),
+            json!({method: {
+                "summary": summary, "operationId": id, "tags": ["auth"], "security": [],
+                "responses": {"200": json_ok("See the summary", object.clone())}
+            }}),
+        );
+    }
+
     let mut tags = vec![
         json!({"name": "system"}),
         json!({"name": "agents"}),
         json!({"name": "tools"}),
+        json!({"name": "auth"}),
     ];
     if add_routes(&mut paths, routes) {
         tags.push(json!({"name": CUSTOM_TAG}));

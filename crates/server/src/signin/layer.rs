@@ -12,9 +12,8 @@ use http::{Method, StatusCode};
 use mastra_auth::SessionToken;
 use mastra_session::{OpenError, unix_now};
 
-use super::refresh::Refreshed;
 use super::session::Session;
-use super::{REFRESH_MARGIN, SignIn, cookies, origin};
+use super::{REFRESH_MARGIN, RenewError, SignIn, cookies, origin, unavailable};
 use crate::http::json_error;
 
 /// Message of the 403 for a cross-site request carried by the session cookie.
@@ -81,39 +80,16 @@ pub async fn session_layer(
         hand_on(&mut req, &session);
         return next.run(req).await;
     }
-    let Some(refresh_token) = session.refresh_token.as_deref() else {
-        return ended(&signin, req, next, secure).await;
-    };
-    let tokens = match signin
-        .refreshes
-        .refresh(
-            &signin.flow,
-            refresh_token,
-            session.organization_id.as_deref(),
-        )
-        .await
-    {
-        Refreshed::Tokens(t) => t,
-        Refreshed::Unavailable(e) => {
-            tracing::warn!(error = %e, "session refresh: identity provider unavailable");
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Authentication service unavailable",
-            );
+    match signin.renew(&session, now, secure).await {
+        Ok((renewed, set_cookie)) => {
+            hand_on(&mut req, &renewed);
+            let mut res = next.run(req).await;
+            res.headers_mut().append(SET_COOKIE, set_cookie);
+            res
         }
-        Refreshed::Refused(e) => {
-            tracing::info!(error = %e, "session refresh refused");
-            return ended(&signin, req, next, secure).await;
-        }
-    };
-    let renewed = session.refreshed(tokens, now);
-    let Some(set_cookie) = signin.session_cookie(&renewed, now, secure) else {
-        return ended(&signin, req, next, secure).await;
-    };
-    hand_on(&mut req, &renewed);
-    let mut res = next.run(req).await;
-    res.headers_mut().append(SET_COOKIE, set_cookie);
-    res
+        Err(RenewError::Unavailable) => unavailable(),
+        Err(RenewError::Ended) => ended(&signin, req, next, secure).await,
+    }
 }
 
 /// Puts the session's token and profile in the request for the pipeline and the handlers.

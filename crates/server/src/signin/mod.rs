@@ -144,3 +144,57 @@ impl SignIn {
         cookies::clear(&self.cookie_name, "/", secure)
     }
 }
+
+/// Why a session could not be renewed.
+enum RenewError {
+    /// No refresh token, the provider refused it, or the renewed session cannot be sealed:
+    /// the session has ended.
+    Ended,
+    /// The provider could not be reached: a 503, the session is kept.
+    Unavailable,
+}
+
+impl SignIn {
+    /// The session with new tokens from its refresh token (shared with concurrent requests
+    /// carrying the same one) and its new cookie.
+    async fn renew(
+        &self,
+        session: &session::Session,
+        now: u64,
+        secure: bool,
+    ) -> Result<(session::Session, http::HeaderValue), RenewError> {
+        let refresh_token = session.refresh_token.as_deref().ok_or(RenewError::Ended)?;
+        let tokens = match self
+            .refreshes
+            .refresh(
+                &self.flow,
+                refresh_token,
+                session.organization_id.as_deref(),
+            )
+            .await
+        {
+            refresh::Refreshed::Tokens(t) => t,
+            refresh::Refreshed::Unavailable(e) => {
+                tracing::warn!(error = %e, "session refresh: identity provider unavailable");
+                return Err(RenewError::Unavailable);
+            }
+            refresh::Refreshed::Refused(e) => {
+                tracing::info!(error = %e, "session refresh refused");
+                return Err(RenewError::Ended);
+            }
+        };
+        let renewed = session.refreshed(tokens, now);
+        let cookie = self
+            .session_cookie(&renewed, now, secure)
+            .ok_or(RenewError::Ended)?;
+        Ok((renewed, cookie))
+    }
+}
+
+/// `503 {"error":"Authentication service unavailable"}`.
+fn unavailable() -> axum::response::Response {
+    crate::http::json_error(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "Authentication service unavailable",
+    )
+}

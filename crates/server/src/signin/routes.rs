@@ -12,16 +12,15 @@ use http::header::{ACCEPT, LOCATION, SET_COOKIE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use mastra_auth::rbac::Rbac;
-use mastra_auth::{AuthProvider, TokenExtractor, User};
+use mastra_auth::{AuthProvider, TokenExtractor, TokenSource, User};
 use mastra_session::{OpenError, unix_now};
 use mastra_sso::{LoginRequest, Profile, SsoError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::layer::{SESSION_EXPIRED, SessionProfile};
-use super::refresh::Refreshed;
 use super::session::{PendingLogin, Session, access_expiry};
-use super::{LOGIN_TTL, STATE_COOKIE, SignIn, cookies, origin};
+use super::{LOGIN_TTL, RenewError, STATE_COOKIE, SignIn, cookies, origin, unavailable};
 use crate::http::{json_error, json_response};
 
 /// The sign-in routes under the API prefix, with their methods: public in the auth pipeline.
@@ -78,15 +77,20 @@ pub fn router(
 /// server's provider as the pipeline would.
 async fn current_user(state: &Routes, parts: &Parts) -> Option<(User, Option<Profile>)> {
     let provider = state.provider.as_ref()?;
-    let (token, _) = state
+    let (token, source) = state
         .extractor
         .find(parts, provider.cookie_names())
         .ok()??;
     let user = provider.authenticate(&token, parts).await.ok()??;
-    let profile = parts
-        .extensions
-        .get::<SessionProfile>()
-        .map(|p| p.0.clone());
+    // The session's profile describes the session's token only.
+    let profile = (source == TokenSource::Session)
+        .then(|| {
+            parts
+                .extensions
+                .get::<SessionProfile>()
+                .map(|p| p.0.clone())
+        })
+        .flatten();
     Some((user, profile))
 }
 
@@ -171,10 +175,7 @@ fn not_configured() -> Response {
 fn sso_failure(e: &SsoError) -> Response {
     if e.is_unavailable() {
         tracing::warn!(error = %e, "sign-in: identity provider unavailable");
-        json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Authentication service unavailable",
-        )
+        unavailable()
     } else {
         tracing::error!(error = %e, "sign-in failed");
         json_error(
@@ -410,34 +411,15 @@ async fn refresh(State(state): State<Routes>, parts: Parts) -> Response {
     else {
         return expired();
     };
-    let Some(rt) = session.refresh_token.as_deref() else {
-        return expired();
-    };
-    let tokens = match signin
-        .refreshes
-        .refresh(&signin.flow, rt, session.organization_id.as_deref())
-        .await
-    {
-        Refreshed::Tokens(t) => t,
-        Refreshed::Unavailable(e) => {
-            tracing::warn!(error = %e, "session refresh: identity provider unavailable");
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Authentication service unavailable",
-            );
+    match signin.renew(&session, now, secure).await {
+        Ok((_, set_cookie)) => {
+            let mut res = json_response(StatusCode::OK, &json!({"success": true}));
+            res.headers_mut().append(SET_COOKIE, set_cookie);
+            res
         }
-        Refreshed::Refused(e) => {
-            tracing::info!(error = %e, "session refresh refused");
-            return expired();
-        }
-    };
-    let renewed = session.refreshed(tokens, now);
-    let Some(set_cookie) = signin.session_cookie(&renewed, now, secure) else {
-        return expired();
-    };
-    let mut res = json_response(StatusCode::OK, &json!({"success": true}));
-    res.headers_mut().append(SET_COOKIE, set_cookie);
-    res
+        Err(RenewError::Unavailable) => unavailable(),
+        Err(RenewError::Ended) => expired(),
+    }
 }
 
 /// `POST /auth/logout`: clears the session; answers the provider's logout URL when it has one.

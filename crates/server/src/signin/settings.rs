@@ -64,7 +64,7 @@ fn client(cfg: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Clien
                 non_empty(w.api_key.as_ref().map(|k| k.expose().to_owned())),
                 redirect,
                 "auth.workos.client_id (WORKOS_CLIENT_ID)",
-                "auth.workos.api_key (WORKOS_API_KEY)",
+                Some("auth.workos.api_key (WORKOS_API_KEY)"),
             )
         }
         AuthProviderKind::Auth0 => {
@@ -80,7 +80,7 @@ fn client(cfg: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Clien
                 non_empty(sso.redirect_uri.clone())
                     .or_else(|| non_empty(lookup("AUTH0_REDIRECT_URI"))),
                 "auth.sso.client_id (AUTH0_CLIENT_ID)",
-                "auth.sso.client_secret (AUTH0_CLIENT_SECRET)",
+                Some("auth.sso.client_secret (AUTH0_CLIENT_SECRET)"),
             )
         }
         AuthProviderKind::Oidc => {
@@ -97,16 +97,12 @@ fn client(cfg: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Clien
             (
                 AuthProviderKind::Oidc,
                 id,
-                // optional: a public client is protected by PKCE alone (empty = none)
-                Some(
-                    non_empty(secret)
-                        .or_else(|| non_empty(lookup("OIDC_CLIENT_SECRET")))
-                        .unwrap_or_default(),
-                ),
+                non_empty(secret).or_else(|| non_empty(lookup("OIDC_CLIENT_SECRET"))),
                 non_empty(sso.redirect_uri.clone())
                     .or_else(|| non_empty(lookup("OIDC_REDIRECT_URI"))),
                 "auth.sso.client_id (OIDC_CLIENT_ID)",
-                "",
+                // optional: a public client is protected by PKCE alone
+                None,
             )
         }
         _ => return None,
@@ -115,13 +111,13 @@ fn client(cfg: &Config, lookup: &dyn Fn(&str) -> Option<String>) -> Option<Clien
     if client_id.is_none() {
         missing.push(id_key.to_owned());
     }
-    if client_secret.is_none() {
-        missing.push(secret_key.to_owned());
+    if let (None, Some(key)) = (&client_secret, secret_key) {
+        missing.push(key.to_owned());
     }
     Some(Client {
         kind,
         client_id,
-        client_secret: client_secret.filter(|s| !s.is_empty()),
+        client_secret,
         redirect_uri,
         missing,
     })
@@ -257,4 +253,88 @@ pub(super) fn resolve(
         sso,
         redirect_uri: c.redirect_uri,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(toml: &str) -> Config {
+        Config::from_toml_str(toml, "t.toml").unwrap()
+    }
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    const SECRET: (&str, &str) = ("MASTRA_SESSION_SECRET", "0123456789abcdef0123456789abcdef");
+
+    #[test]
+    fn each_provider_turns_on_with_its_documented_settings() {
+        let workos = cfg(
+            "[auth]\nprovider = \"workos\"\n[auth.workos]\nclient_id = \"c\"\napi_key = \"k\"\n",
+        );
+        assert_eq!(status(&workos, env(&[])), SignInStatus::Off);
+        assert_eq!(
+            status(
+                &workos,
+                env(&[("WORKOS_REDIRECT_URI", "https://a.example/cb")])
+            ),
+            SignInStatus::NeedsSessionSecret(AuthProviderKind::Workos)
+        );
+        assert_eq!(
+            status(
+                &workos,
+                env(&[("WORKOS_REDIRECT_URI", "https://a.example/cb"), SECRET])
+            ),
+            SignInStatus::On(AuthProviderKind::Workos)
+        );
+
+        let auth0 = cfg(
+            "[auth]\nprovider = \"auth0\"\n[auth.auth0]\ndomain = \"t.auth0.com\"\naudience = \"a\"\n",
+        );
+        assert_eq!(status(&auth0, env(&[])), SignInStatus::Off);
+        assert_eq!(
+            status(&auth0, env(&[("AUTH0_CLIENT_ID", "id")])),
+            SignInStatus::Incomplete(vec!["auth.sso.client_secret (AUTH0_CLIENT_SECRET)".into()])
+        );
+        assert_eq!(
+            status(
+                &auth0,
+                env(&[
+                    ("AUTH0_CLIENT_ID", "id"),
+                    ("AUTH0_CLIENT_SECRET", "s"),
+                    SECRET
+                ])
+            ),
+            SignInStatus::On(AuthProviderKind::Auth0)
+        );
+
+        let oidc = cfg(
+            "[auth]\nprovider = \"oidc\"\n[auth.oidc]\nissuer = \"https://i.example\"\naudience = \"a\"\n",
+        );
+        assert_eq!(status(&oidc, env(&[])), SignInStatus::Off);
+        // no client secret needed: PKCE protects a public client
+        assert_eq!(
+            status(&oidc, env(&[("OIDC_CLIENT_ID", "web"), SECRET])),
+            SignInStatus::On(AuthProviderKind::Oidc)
+        );
+        let table = cfg(
+            "[auth]\nprovider = \"oidc\"\n[auth.oidc]\nissuer = \"https://i.example\"\naudience = \"a\"\n[auth.sso]\n",
+        );
+        assert_eq!(
+            status(&table, env(&[])),
+            SignInStatus::Incomplete(vec!["auth.sso.client_id (OIDC_CLIENT_ID)".into()])
+        );
+
+        let jwt = cfg("[auth]\nprovider = \"jwt\"\n");
+        assert_eq!(
+            status(&jwt, env(&[("OIDC_CLIENT_ID", "web"), SECRET])),
+            SignInStatus::Off
+        );
+    }
 }
