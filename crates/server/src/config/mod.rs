@@ -37,7 +37,9 @@ pub use auth::{ApiKeyEntry, ApiKeysConfig, AuthConfig, AuthProviderKind, Composi
 pub use cors::{CorsConfig, CorsOrigin};
 pub use error::ConfigError;
 pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
-pub use routes::{ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RouteAction, RouteError, RouteSet};
+pub use routes::{
+    ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RESERVED_TREES, RouteAction, RouteError, RouteSet,
+};
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use tls::TlsConfig;
