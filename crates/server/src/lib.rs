@@ -56,6 +56,7 @@ pub mod build_error;
 pub mod builder;
 pub mod config;
 pub mod http;
+pub mod ui;
 
 pub use api_route::ApiRoute;
 pub use app::Server;

@@ -11,7 +11,8 @@
 //!
 //! One module per table: `server` (`[server]`), `cors`, `tls`, `auth` (`[auth]` and the
 //! identity-provider tables, which are the auth crate's config types), `jwt` (`[auth.jwt]`),
-//! `routes` (`[[api_routes]]`), `agents` (`[[agents]]`). Each checks its own values.
+//! `routes` (`[[api_routes]]`), `agents` (`[[agents]]`), `ui` (`[ui]`). Each checks its own
+//! values.
 //!
 //! [`Config::fill_from_env`] then fills provider fields left unset (the JWT secret) from the
 //! documented environment variables; the identity providers' variables are read when the
@@ -28,6 +29,7 @@ mod routes;
 mod secret;
 mod server;
 mod tls;
+mod ui;
 mod units;
 
 use serde::Deserialize;
@@ -43,6 +45,7 @@ pub use routes::{
 pub use secret::Secret;
 pub use server::ServerConfig;
 pub use tls::TlsConfig;
+pub use ui::UiConfig;
 pub use units::{ByteSize, parse_byte_size, parse_duration};
 
 /// The file name `mastra serve` looks for when no `--config` is given.
@@ -60,6 +63,8 @@ pub struct Config {
     pub api_routes: Vec<ApiRouteConfig>,
     /// `[[agents]]`: agents served under `{api_prefix}/agents`.
     pub agents: Vec<AgentConfig>,
+    /// `[ui]`: the built-in web page.
+    pub ui: UiConfig,
 }
 
 impl Config {

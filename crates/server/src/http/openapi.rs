@@ -3,7 +3,7 @@
 //!
 //! There is no Swagger UI page: it would mean a CDN at run time or megabytes of vendored
 //! third-party script in the binary. Any OpenAPI tool reads the document; people use the built-in
-//! page (`/ui/`).
+//! page ([`crate::ui`]).
 //!
 //! Besides the Mastra API, the document lists the custom routes ([`RouteDoc`]): the
 //! `[[api_routes]]` of the config and the routes added with [`crate::ServerBuilder::route`],

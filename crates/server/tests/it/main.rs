@@ -13,3 +13,4 @@ mod proptest_config;
 mod providers_config;
 mod request_attacks;
 mod request_normalization;
+mod ui;
