@@ -235,6 +235,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "  agents:  {base}{}/agents",
             settings.config.server.api_prefix
         );
+        if settings.config.ui.enabled {
+            println!("  page:    {base}{}", mastra_server::ui::INDEX_PATH);
+        }
         if let DevSecret::Loaded(secret) = &settings.dev_secret {
             if addr.ip().is_unspecified() {
                 eprintln!(

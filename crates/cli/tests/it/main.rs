@@ -12,3 +12,4 @@ mod secrets_hygiene;
 mod shutdown;
 mod soak_short;
 mod startup_refusals;
+mod ui_browser;

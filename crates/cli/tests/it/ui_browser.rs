@@ -1,0 +1,345 @@
+//! The built-in page (`[ui]`) driven in headless Chromium over WebDriver, against the real
+//! `mastra` binary: the agent list, a message sent with the keyboard, the answer rendered as it
+//! streams; and, on a server whose API needs credentials it cannot get in a browser, the page
+//! saying so instead of failing silently.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`bash scripts/test.sh` installs them when
+//! missing); without them the test fails with the install command, never skips. The signed-in
+//! chat is saved as `target/test-artifacts/ui-chat.png`.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::support::{BIN, Running};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long the page may take to show what a step waits for.
+const STEP: Duration = Duration::from_secs(15);
+
+/// A running `mastra serve` and the base URL it printed.
+struct Served {
+    _process: Running,
+    base: String,
+}
+
+/// Starts `mastra serve` with `config` (a `mastra.toml` text) in `dir`, on a free port.
+fn serve(dir: &Path, name: &str, config: &str) -> Served {
+    let path = dir.join(name);
+    std::fs::write(&path, config).expect("write config");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--config"])
+        .arg(&path)
+        .current_dir(dir)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mastra");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let process = Running(child);
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep reading after the URL: a closed pipe would fail the server's later prints.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
+            && line.contains("listening on")
+            && let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://"))
+        {
+            return Served {
+                _process: process,
+                base: url.to_owned(),
+            };
+        }
+    }
+    drop(process);
+    let errors = errors.join().unwrap_or_default();
+    panic!(
+        "mastra serve --config {} printed no URL:\n{errors}",
+        path.display()
+    );
+}
+
+/// Starts chromedriver on a free loopback port and waits until it answers.
+async fn chromedriver() -> (Running, String) {
+    assert!(
+        Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists(),
+        "the browser test needs Debian's chromium and chromium-driver ({CHROMIUM}, \
+         {CHROMEDRIVER}): run: apt-get install chromium chromium-driver  (or: bash scripts/test.sh)"
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn chromedriver");
+    let driver = Running(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(res) = client.get(format!("{url}/status")).send().await
+            && res.status().is_success()
+        {
+            return (driver, url);
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A headless Chromium session (root in CI: no sandbox; a fresh profile in `profile`).
+async fn browser(driver: &str, profile: &Path) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--no-first-run",
+                "--window-size=1200,800",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!("a JSON object literal")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(driver)
+        .await
+        .expect("start a Chromium session")
+}
+
+/// Waits until `script` (a function body returning a value) returns something truthy; returns
+/// it. Panics with `what` and the page's visible text on timeout.
+async fn wait_until(c: &Client, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let value = c.execute(script, Vec::new()).await.expect("run script");
+        let truthy = match &value {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let text = c
+                .execute("return document.body.innerText", Vec::new())
+                .await
+                .unwrap_or(Value::Null);
+            panic!("timed out waiting for {what}; the page shows:\n{text}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The visible text of `selector`'s first match (empty when absent or hidden).
+async fn text_of(c: &Client, selector: &str) -> String {
+    let script = format!(
+        "const e = document.querySelector({}); return e && e.offsetParent !== null ? e.innerText : '';",
+        json!(selector)
+    );
+    match c.execute(&script, Vec::new()).await.expect("run script") {
+        Value::String(s) => s,
+        _ => String::new(),
+    }
+}
+
+/// Where the screenshot goes: `target/test-artifacts/` (or under `CARGO_TARGET_DIR`).
+fn artifact(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("create the artifact directory");
+    dir.join(name)
+}
+
+const OPEN_CONFIG: &str = r#"
+[server]
+request_logs = false
+
+[auth]
+provider = "none"
+
+[ui]
+enabled = true
+
+[[agents]]
+id = "echoAgent"
+name = "Echo Agent"
+description = "Repeats what you say (offline echo model)"
+instructions = "Repeat the message."
+model = "builtin/echo"
+
+[[agents]]
+id = "helperAgent"
+name = "Helper Agent"
+description = "Also answers offline"
+instructions = "Help."
+model = "builtin/echo"
+"#;
+
+const CLOSED_CONFIG: &str = r#"
+[server]
+request_logs = false
+
+[auth]
+provider = "jwt"
+
+[auth.jwt]
+secret = "ui-browser-secret-0123456789abcdef0123456789"
+
+[ui]
+enabled = true
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = serve(dir.path(), "open.toml", OPEN_CONFIG);
+    let closed = serve(dir.path(), "closed.toml", CLOSED_CONFIG);
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver_url, profile.path()).await;
+
+    let result = drive(&c, &open.base, &closed.base).await;
+    // Close the session whatever happened, so no Chromium outlives the test.
+    let _ = c.close().await;
+    result.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The steps; an `Err` names the step that failed.
+async fn drive(c: &Client, open: &str, closed: &str) -> Result<(), String> {
+    // Auth off: straight to the agents, no account shown.
+    c.goto(&format!("{open}/ui/"))
+        .await
+        .map_err(|e| format!("open the page: {e}"))?;
+    let names = wait_until(
+        c,
+        "the agent list",
+        "const n = [...document.querySelectorAll('#agent-list .agent-name')].map(e => e.innerText); \
+         return n.length === 2 ? n : null;",
+    )
+    .await;
+    let mut names: Vec<String> = serde_json::from_value(names).map_err(|e| e.to_string())?;
+    names.sort();
+    assert_eq!(names, ["Echo Agent", "Helper Agent"]);
+    assert_eq!(text_of(c, "#account").await, "", "no account with auth off");
+    assert_eq!(text_of(c, "#error").await, "", "no error on load");
+
+    // Pick an agent by its label, type, press Enter: the keyboard path.
+    c.find(Locator::Css("input[name=agent][value=echoAgent]"))
+        .await
+        .map_err(|e| format!("find echoAgent: {e}"))?
+        .click()
+        .await
+        .map_err(|e| format!("pick echoAgent: {e}"))?;
+    assert_eq!(text_of(c, "#chat-title").await, "Chat with Echo Agent");
+    // Count the changes to the conversation: the answer is appended delta by delta (one change
+    // each), not set once at the end.
+    c.execute(
+        "window.__updates = 0; new MutationObserver((records) => window.__updates += records.length)\
+         .observe(document.getElementById('messages'), \
+         {subtree: true, characterData: true, childList: true});",
+        Vec::new(),
+    )
+    .await
+    .map_err(|e| format!("observe the messages: {e}"))?;
+    let message = "hello from a headless browser";
+    let box_ = c
+        .find(Locator::Id("message"))
+        .await
+        .map_err(|e| format!("find the message box: {e}"))?;
+    box_.send_keys(&format!("{message}\u{E007}"))
+        .await
+        .map_err(|e| format!("type the message: {e}"))?;
+    let answer = wait_until(
+        c,
+        "the streamed answer",
+        "const m = document.querySelector('.message.assistant'); \
+         return m && !m.hasAttribute('aria-busy') ? m.querySelector('.text').innerText : null;",
+    )
+    .await;
+    assert_eq!(answer, json!(format!("Echo: {message}")));
+    assert_eq!(
+        text_of(c, ".message.user .text").await,
+        message,
+        "the question is shown"
+    );
+    let updates = c
+        .execute("return window.__updates", Vec::new())
+        .await
+        .map_err(|e| format!("read the update count: {e}"))?;
+    // The user's message and the empty answer are 2 updates; each of the 6 words another.
+    assert!(
+        updates.as_u64().is_some_and(|n| n >= 2 + 6),
+        "the answer was rendered as it streamed: {updates} updates"
+    );
+    assert_eq!(text_of(c, "#error").await, "", "no error after the answer");
+    assert_eq!(text_of(c, "#status").await, "Answer complete.");
+    let focused = c
+        .execute("return document.activeElement.id", Vec::new())
+        .await
+        .map_err(|e| format!("read the focus: {e}"))?;
+    assert_eq!(focused, json!("message"), "focus back in the message box");
+
+    let png = c
+        .screenshot()
+        .await
+        .map_err(|e| format!("screenshot: {e}"))?;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
+    let path = artifact("ui-chat.png");
+    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
+
+    // The API needs a token, and the server offers no browser sign-in: the page says so.
+    c.goto(&format!("{closed}/ui/"))
+        .await
+        .map_err(|e| format!("open the closed page: {e}"))?;
+    let text = wait_until(
+        c,
+        "the sign-in explanation",
+        "const s = document.getElementById('sign-in'); return s.hidden ? null : s.innerText;",
+    )
+    .await;
+    let text = text.as_str().unwrap_or_default();
+    assert!(
+        text.contains("offers no sign-in in the browser")
+            && text.contains("Authentication required"),
+        "{text}"
+    );
+    assert_eq!(text_of(c, "#workspace").await, "", "no agents shown");
+    assert_eq!(text_of(c, "#sign-in-button").await, "", "no sign-in button");
+    Ok(())
+}
