@@ -340,6 +340,7 @@ async fn drive(c: &Client, open: &str, closed: &str) -> Result<(), String> {
         "{text}"
     );
     assert_eq!(text_of(c, "#workspace").await, "", "no agents shown");
+    assert_eq!(text_of(c, "#error").await, "", "the explanation, not an error");
     assert_eq!(text_of(c, "#sign-in-button").await, "", "no sign-in button");
     Ok(())
 }

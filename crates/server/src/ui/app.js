@@ -86,9 +86,9 @@
     try {
       caps = await (await api("/auth/capabilities")).json();
     } catch (e) {
-      // 404: a server without browser sign-in; the agents request below tells whether the API
-      // needs credentials at all.
-      if (e.status !== 404) {
+      // 404 (no such route) or 401 (the route is behind the API's token auth): a server without
+      // browser sign-in; the agents request below tells whether the API needs credentials.
+      if (e.status !== 404 && e.status !== 401) {
         showError(`Could not read the sign-in options: ${e.message}`);
       }
     }
