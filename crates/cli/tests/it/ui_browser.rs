@@ -1,7 +1,7 @@
 //! The built-in page (`[ui]`) driven in headless Chromium over WebDriver, against the real
 //! `mastra` binary: the agent list, a message sent with the keyboard, the answer rendered as it
-//! streams; and, on a server whose API needs credentials it cannot get in a browser, the page
-//! saying so instead of failing silently.
+//! streams; on a server whose API needs credentials it cannot get in a browser, the page saying
+//! so; and, when the agent's model is down, the failure shown, never silent.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`bash scripts/test.sh` installs them when
 //! missing); without them the test fails with the install command, never skips. The signed-in
@@ -30,8 +30,9 @@ struct Served {
     base: String,
 }
 
-/// Starts `mastra serve` with `config` (a `mastra.toml` text) in `dir`, on a free port.
-fn serve(dir: &Path, name: &str, config: &str) -> Served {
+/// Starts `mastra serve` with `config` (a `mastra.toml` text) in `dir`, on a free port, with a
+/// cleared environment plus `env`.
+fn serve(dir: &Path, name: &str, config: &str, env: &[(&str, &str)]) -> Served {
     let path = dir.join(name);
     std::fs::write(&path, config).expect("write config");
     let mut child = Command::new(BIN)
@@ -40,6 +41,7 @@ fn serve(dir: &Path, name: &str, config: &str) -> Served {
         .current_dir(dir)
         .env_clear()
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -225,23 +227,51 @@ secret = "ui-browser-secret-0123456789abcdef0123456789"
 enabled = true
 "#;
 
+const BROKEN_CONFIG: &str = r#"
+[server]
+request_logs = false
+
+[auth]
+provider = "none"
+
+[ui]
+enabled = true
+
+[[agents]]
+id = "downAgent"
+name = "Down Agent"
+instructions = "Answer."
+model = "openai/gpt-4o-mini"
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let open = serve(dir.path(), "open.toml", OPEN_CONFIG);
-    let closed = serve(dir.path(), "closed.toml", CLOSED_CONFIG);
+    let open = serve(dir.path(), "open.toml", OPEN_CONFIG, &[]);
+    let closed = serve(dir.path(), "closed.toml", CLOSED_CONFIG, &[]);
+    // A model endpoint nobody listens on: every answer fails.
+    let unused = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let down = format!("http://{unused}/v1");
+    let broken = serve(
+        dir.path(),
+        "broken.toml",
+        BROKEN_CONFIG,
+        &[("OPENAI_BASE_URL", down.as_str())],
+    );
     let (_driver, driver_url) = chromedriver().await;
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver_url, profile.path()).await;
 
-    let result = drive(&c, &open.base, &closed.base).await;
+    let result = drive(&c, &open.base, &closed.base, &broken.base).await;
     // Close the session whatever happened, so no Chromium outlives the test.
     let _ = c.close().await;
     result.unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The steps; an `Err` names the step that failed.
-async fn drive(c: &Client, open: &str, closed: &str) -> Result<(), String> {
+async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(), String> {
     // Auth off: straight to the agents, no account shown.
     c.goto(&format!("{open}/ui/"))
         .await
@@ -340,7 +370,45 @@ async fn drive(c: &Client, open: &str, closed: &str) -> Result<(), String> {
         "{text}"
     );
     assert_eq!(text_of(c, "#workspace").await, "", "no agents shown");
-    assert_eq!(text_of(c, "#error").await, "", "the explanation, not an error");
+    assert_eq!(
+        text_of(c, "#error").await,
+        "",
+        "the explanation, not an error"
+    );
+
+    // The model fails: the page says so, and marks the question that got no answer.
+    c.goto(&format!("{broken}/ui/"))
+        .await
+        .map_err(|e| format!("open the broken page: {e}"))?;
+    wait_until(
+        c,
+        "the broken server's agent",
+        "return document.querySelector('input[name=agent][value=downAgent]:checked');",
+    )
+    .await;
+    c.find(Locator::Id("message"))
+        .await
+        .map_err(|e| format!("find the message box: {e}"))?
+        .send_keys("anyone there?\u{E007}")
+        .await
+        .map_err(|e| format!("type the message: {e}"))?;
+    let error = wait_until(
+        c,
+        "the error alert",
+        "const e = document.getElementById('error'); return e.hidden ? null : e.innerText;",
+    )
+    .await;
+    let error = error.as_str().unwrap_or_default();
+    assert!(error.starts_with("The agent could not answer: "), "{error}");
+    assert_eq!(text_of(c, "#status").await, "The answer failed.");
+    let failed = c
+        .execute(
+            "return document.querySelectorAll('.message.failed').length",
+            Vec::new(),
+        )
+        .await
+        .map_err(|e| format!("count failed messages: {e}"))?;
+    assert_eq!(failed, json!(1), "the unanswered question is marked");
     assert_eq!(text_of(c, "#sign-in-button").await, "", "no sign-in button");
     Ok(())
 }
