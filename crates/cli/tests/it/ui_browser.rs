@@ -5,7 +5,7 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`bash scripts/test.sh` installs them when
 //! missing); without them the test fails with the install command, never skips. The signed-in
-//! chat is saved as `target/test-artifacts/ui-chat.png`.
+//! chat is saved as `target/test-artifacts/ui-chat.png`, the failed answer as `ui-error.png`.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -376,7 +376,7 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
         "the explanation, not an error"
     );
 
-    // The model fails: the page says so, and marks the question that got no answer.
+    // The model fails: the page says so, and marks the answer that failed.
     c.goto(&format!("{broken}/ui/"))
         .await
         .map_err(|e| format!("open the broken page: {e}"))?;
@@ -408,7 +408,13 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
         )
         .await
         .map_err(|e| format!("count failed messages: {e}"))?;
-    assert_eq!(failed, json!(1), "the unanswered question is marked");
+    assert_eq!(failed, json!(1), "the failed answer is marked");
+    let png = c
+        .screenshot()
+        .await
+        .map_err(|e| format!("screenshot: {e}"))?;
+    let path = artifact("ui-error.png");
+    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
     assert_eq!(text_of(c, "#sign-in-button").await, "", "no sign-in button");
     Ok(())
 }

@@ -335,7 +335,8 @@
       }
       setStatus("Answer complete.");
     } catch (e) {
-      // The question stays on screen, marked; it is not sent again with the next message.
+      // The question stays on screen and the answer is marked failed; the question is not sent
+      // again with the next message.
       state.history.pop();
       item.classList.add("failed");
       answer.textContent = answer.textContent || "No answer.";
