@@ -264,10 +264,20 @@ async fn chat_in_headless_chromium() {
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver_url, profile.path()).await;
 
-    let result = drive(&c, &open.base, &closed.base, &broken.base).await;
-    // Close the session whatever happened, so no Chromium outlives the test.
+    // The steps run in their own task, so that a failed assertion (a panic) still reaches the
+    // session's close below and no Chromium outlives the test.
+    let session = c.clone();
+    let bases = [open.base.clone(), closed.base.clone(), broken.base.clone()];
+    let steps = tokio::spawn(async move {
+        let [open, closed, broken] = &bases;
+        drive(&session, open, closed, broken).await
+    });
+    let outcome = steps.await;
     let _ = c.close().await;
-    result.unwrap_or_else(|e| panic!("{e}"));
+    match outcome {
+        Ok(result) => result.unwrap_or_else(|e| panic!("{e}")),
+        Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+    }
 }
 
 /// The steps; an `Err` names the step that failed.
