@@ -33,11 +33,18 @@ struct Served {
 /// Starts `mastra serve` with `config` (a `mastra.toml` text) in `dir`, on a free port, with a
 /// cleared environment plus `env`.
 fn serve(dir: &Path, name: &str, config: &str, env: &[(&str, &str)]) -> Served {
+    serve_on(dir, name, config, 0, env)
+}
+
+/// [`serve`] on `port` (0: a free one).
+fn serve_on(dir: &Path, name: &str, config: &str, port: u16, env: &[(&str, &str)]) -> Served {
     let path = dir.join(name);
     std::fs::write(&path, config).expect("write config");
     let mut child = Command::new(BIN)
-        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--config"])
+        .args(["serve", "--host", "127.0.0.1", "--config"])
         .arg(&path)
+        .arg("--port")
+        .arg(port.to_string())
         .current_dir(dir)
         .env_clear()
         .env("RUST_LOG", "warn")
