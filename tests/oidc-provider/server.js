@@ -8,6 +8,11 @@
 // - Signing key: a fresh RSA-2048 key per run (RS256), published at <issuer>/jwks.
 // - Clients (client_credentials, client_secret_post) issue JWT access tokens (RS256) for the
 //   resource indicator RESOURCE: `e2e-client` with a 300 s lifetime, `e2e-short` with 5 s.
+// - With $REDIRECT_URIS (comma-separated), two browser sign-in clients (authorization_code with
+//   PKCE S256 required, refresh_token, client_secret_post) for the server's sign-in e2e
+//   (crates/server/tests/it/signin_oidc.rs): `e2e-web` (access tokens 300 s) and `e2e-web-short`
+//   (3 s, to exercise refresh). The built-in development login and consent forms are on: any
+//   login name signs in as that account, with `email` <login>@example.test and `name`.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 
@@ -18,6 +23,14 @@ const CLIENTS = {
   'e2e-client': { secret: 'e2e-client-secret-0123456789abcdef', ttl: 300 },
   'e2e-short': { secret: 'e2e-short-secret-0123456789abcdef', ttl: 5 },
 };
+const REDIRECT_URIS = (process.env.REDIRECT_URIS || '').split(',').filter(Boolean);
+const WEB_CLIENTS = REDIRECT_URIS.length === 0 ? {} : {
+  'e2e-web': { secret: 'e2e-web-secret-0123456789abcdef0123', ttl: 300 },
+  'e2e-web-short': { secret: 'e2e-web-short-secret-0123456789abcd', ttl: 3 },
+};
+const TTL = Object.fromEntries(
+  Object.entries({ ...CLIENTS, ...WEB_CLIENTS }).map(([id, { ttl }]) => [id, ttl]),
+);
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: `e2e-${Date.now()}`, alg: 'RS256', use: 'sig' };
@@ -38,12 +51,29 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     response_types: [],
     token_endpoint_auth_method: 'client_secret_post',
-  })),
+  })).concat(Object.entries(WEB_CLIENTS).map(([id, { secret }]) => ({
+    client_id: id,
+    client_secret: secret,
+    grant_types: ['authorization_code', 'refresh_token'],
+    redirect_uris: REDIRECT_URIS,
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_post',
+  }))),
+  pkce: { methods: ['S256'], required: () => true },
+  // Refresh tokens for the sign-in clients without the offline_access consent dance.
+  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  // Profile claims in the ID token (not only at userinfo), as the sign-in's profile reads them.
+  conformIdTokenClaims: false,
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  findAccount: async (_ctx, id) => ({
+    accountId: id,
+    claims: async () => ({ sub: id, email: `${id}@example.test`, email_verified: true, name: `User ${id}` }),
+  }),
   jwks: { keys: [signingKey] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
-  scopes: ['api:read'],
+  scopes: ['openid', 'offline_access', 'api:read'],
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: REDIRECT_URIS.length > 0 },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -56,7 +86,7 @@ const provider = new Provider(issuer, {
         return {
           scope: 'api:read',
           audience: RESOURCE,
-          accessTokenTTL: CLIENTS[client.clientId]?.ttl ?? 60,
+          accessTokenTTL: TTL[client.clientId] ?? 60,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
         };
@@ -71,7 +101,9 @@ server.on('request', provider.callback());
 process.stdout.write(`${JSON.stringify({
   issuer,
   resource: RESOURCE,
-  clients: Object.fromEntries(Object.entries(CLIENTS).map(([id, { secret }]) => [id, secret])),
+  clients: Object.fromEntries(
+    Object.entries({ ...CLIENTS, ...WEB_CLIENTS }).map(([id, { secret }]) => [id, secret]),
+  ),
 })}\n`);
 
 process.stdin.on('end', () => process.exit(0));

@@ -8,7 +8,9 @@
 //!   cache insert included). Tokens are pre-minted; when a pool runs out the router is rebuilt
 //!   (untimed) with a fresh provider, so every timed request is first-seen for its cache;
 //! - `jwt_HS256_repeated_rules100`: the repeated token plus 100 ordered rules (25 with CEL
-//!   conditions), decided by the last one.
+//!   conditions), decided by the last one;
+//! - `jwt_HS256_repeated_rbac`: the repeated token with role-based access control (the token's
+//!   role mapped to the route's permission).
 //!
 //! Providers: `jwt` (secret / PEM key) and `jwks` (a JWKS served on loopback by this bench).
 //!
@@ -23,6 +25,7 @@ use common::*;
 use criterion::{Bencher, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::Algorithm;
 use mastra_auth::Auth;
+use mastra_auth::rbac::{Rbac, RbacConfig};
 use mastra_auth::rules::{Condition, Rule, Rules};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
@@ -118,6 +121,31 @@ fn bench(c: &mut Criterion) {
     ));
     g.bench_function("jwt_HS256_repeated_rules100", |b| {
         repeated(b, &rt, &ruled, Some(&t), 200)
+    });
+    // RBAC: the token's `role` mapped to permissions; `GET /api/ping` needs `ping:read`.
+    let rbac = Rbac::new(RbacConfig {
+        roles_claim: vec!["role".into()],
+        permissions_claim: vec!["permissions".into()],
+        roles: [
+            ("admin", vec!["*"]),
+            (
+                "user",
+                vec!["agents:read", "agents:execute", "memory:*", "ping:read"],
+            ),
+            ("viewer", vec!["*:read"]),
+        ]
+        .into_iter()
+        .map(|(r, ps)| (r.to_owned(), ps.into_iter().map(str::to_owned).collect()))
+        .collect(),
+    })
+    .unwrap();
+    let with_rbac = router(Some(
+        Auth::mastra_defaults(jwt_provider(&hs, 10_000))
+            .rbac(rbac)
+            .build(),
+    ));
+    g.bench_function("jwt_HS256_repeated_rbac", |b| {
+        repeated(b, &rt, &with_rbac, Some(&t), 200)
     });
     let pool = hs.mint_many(1, 200_000, false);
     g.bench_function("jwt_HS256_unique", |b| {

@@ -101,6 +101,7 @@ fn bench(c: &mut Criterion) {
         path,
         method: &Method::GET,
         user: &u,
+        permission: "",
     };
     let mut g = c.benchmark_group("rules100");
     for (name, rules) in [

@@ -66,7 +66,7 @@ fn cases() -> Vec<Case> {
 
 fn provider(c: &Case, cache_capacity: u64) -> JwtProvider {
     JwtProvider::new(JwtProviderConfig {
-        secret: c.secret.map(str::to_owned),
+        secret: c.secret.map(mastra_auth::Secret::from),
         public_key_pem: c.public_pem.clone(),
         cache_capacity,
         ..Default::default()

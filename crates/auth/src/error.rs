@@ -25,6 +25,17 @@ pub enum AuthError {
     /// Authenticated, but the authorizer said no.
     #[error("Access denied")]
     Forbidden,
+    /// Authenticated, but without the permission the route needs (role-based access control).
+    #[error("Missing required permission: {0}")]
+    MissingPermission(String),
+    /// Fine-grained authorization refused the permission on this resource.
+    #[error("FGA authorization denied: cannot {permission} on {resource}")]
+    FgaDenied {
+        /// The permission (`agents:execute`).
+        permission: String,
+        /// The resource (`agent:weatherAgent`).
+        resource: String,
+    },
     /// A backend needed to decide (key set, identity provider API) could not be reached.
     #[error("{what} unavailable: {reason}")]
     Unavailable {
@@ -43,7 +54,9 @@ impl AuthError {
         match self {
             AuthError::MissingToken | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AuthError::ConflictingTokens(_) | AuthError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::Forbidden => StatusCode::FORBIDDEN,
+            AuthError::Forbidden
+            | AuthError::MissingPermission(_)
+            | AuthError::FgaDenied { .. } => StatusCode::FORBIDDEN,
             AuthError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -56,6 +69,7 @@ impl AuthError {
             AuthError::ConflictingTokens(_) => "Conflicting credentials in request".into(),
             AuthError::BadRequest(e) => e.message().into(),
             AuthError::Forbidden => "Access denied".into(),
+            AuthError::MissingPermission(_) | AuthError::FgaDenied { .. } => "Forbidden".into(),
             AuthError::Unavailable { what, .. } => format!("{what} unavailable"),
         }
     }
@@ -81,7 +95,15 @@ impl AuthError {
     /// Renders the JSON error response with `WWW-Authenticate` / `Retry-After` where they apply.
     pub fn into_response(self) -> http::Response<axum::body::Body> {
         let status = self.status();
-        let body = serde_json::json!({ "error": self.message() }).to_string();
+        let body = match &self {
+            // Mastra's body: the permission goes in `message`, `error` stays generic.
+            AuthError::MissingPermission(_) | AuthError::FgaDenied { .. } => serde_json::json!({
+                "error": self.message(),
+                "message": self.to_string(),
+            }),
+            _ => serde_json::json!({ "error": self.message() }),
+        }
+        .to_string();
         let mut res = http::Response::new(axum::body::Body::from(body));
         *res.status_mut() = status;
         let headers = res.headers_mut();
@@ -111,7 +133,18 @@ impl AuthError {
                     HeaderValue::from(retry_after.as_secs()),
                 );
             }
-            AuthError::Forbidden | AuthError::BadRequest(_) => {}
+            AuthError::MissingPermission(p) => {
+                // Permissions are validated to a header-safe alphabet; fall back to the bare
+                // error code rather than fail if one is not.
+                let value = HeaderValue::from_str(&format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{p}\""
+                ))
+                .unwrap_or(HeaderValue::from_static(
+                    "Bearer error=\"insufficient_scope\"",
+                ));
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+            AuthError::Forbidden | AuthError::FgaDenied { .. } | AuthError::BadRequest(_) => {}
         }
         res
     }

@@ -22,6 +22,7 @@ use crate::normalize::normalized_view;
 use crate::pattern::{PatternList, RoutePattern};
 use crate::policy::{Authorizer, AuthzRequest, Need, Policy, RouteFlag};
 use crate::provider::AuthProvider;
+use crate::rbac::Rbac;
 use crate::rules::Rules;
 use crate::token::TokenExtractor;
 use crate::verdict::Verdict;
@@ -126,8 +127,8 @@ impl Auth {
             Ok(user) => user,
             Err(e) => return Decision::Done(Err(e)),
         };
-        if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
-            return Decision::Done(Err(AuthError::Forbidden));
+        if let Err(e) = self.rules_and_roles(&user, &path, parts) {
+            return Decision::Done(Err(e));
         }
         let Some(access) = self.access(&user, &path, parts).now() else {
             return Decision::Authorize(user);
@@ -148,9 +149,7 @@ impl Auth {
             Decision::Authorize(user) => user,
             Decision::Authenticate(token) => {
                 let user = authenticated(self.provider.authenticate(&token, parts).await)?;
-                if !self.policy.rules_allow(&authz_request(&user, &path, parts)) {
-                    return Err(AuthError::Forbidden);
-                }
+                self.rules_and_roles(&user, &path, parts)?;
                 user
             }
         };
@@ -162,12 +161,54 @@ impl Auth {
     /// provider's own decision, else the override or `authorize` callback, else allow.
     #[inline]
     fn access<'a>(&'a self, user: &'a User, path: &'a str, parts: &'a Parts) -> Verdict<'a, bool> {
-        if self.provider_decides(user) {
+        let decided = if self.provider_decides(user) {
             self.provider.authorize(user, parts)
         } else {
             self.policy
                 .authorize_callbacks(authz_request(user, path, parts))
+        };
+        #[cfg(feature = "remote")]
+        if let Some(fga) = self.fga_requirement(user, path, parts) {
+            return match decided {
+                Verdict::Ready(Ok(true)) => match fga {
+                    Verdict::Ready(done) => Verdict::Ready(done.map(|()| true)),
+                    Verdict::Pending(f) => Verdict::pending(async move { f.await.map(|()| true) }),
+                },
+                Verdict::Ready(other) => Verdict::Ready(other),
+                Verdict::Pending(d) => Verdict::pending(async move {
+                    if !d.await? {
+                        return Ok(false);
+                    }
+                    fga.await.map(|()| true)
+                }),
+            };
         }
+        decided
+    }
+
+    /// Fine-grained authorization of the route's resource (`agent:<agentId>`), when configured
+    /// and the route the router matched has one.
+    #[cfg(feature = "remote")]
+    fn fga_requirement<'a>(
+        &'a self,
+        user: &'a User,
+        path: &'a str,
+        parts: &'a Parts,
+    ) -> Option<Verdict<'a, ()>> {
+        let fga = self.policy.fga.as_ref()?;
+        let template = parts.extensions.get::<axum::extract::MatchedPath>()?;
+        let resource = fga.resource_of(template.as_str(), path)?;
+        let permission = self.policy.required_permission(path, parts)?;
+        Some(fga.require(user, permission, resource))
+    }
+
+    /// The rules, then role-based access control: both must allow, and so must [`Auth::access`].
+    #[inline]
+    fn rules_and_roles(&self, user: &User, path: &str, parts: &Parts) -> Result<(), AuthError> {
+        if !self.policy.rules_allow(&authz_request(user, path, parts)) {
+            return Err(AuthError::Forbidden);
+        }
+        self.policy.rbac_check(user, path, parts)
     }
 
     /// Whether the provider's `authorize` decides (as in Mastra: unless overridden).
@@ -256,6 +297,7 @@ impl AuthBuilder {
         let fresh = Policy::with_defaults(prefix);
         self.policy.public = fresh.public;
         self.policy.protected = fresh.protected;
+        self.policy.api_prefix = fresh.api_prefix;
         self
     }
 
@@ -304,6 +346,21 @@ impl AuthBuilder {
     /// Sets the ordered rules.
     pub fn rules(mut self, rules: Rules) -> Self {
         self.policy.rules = Some(rules);
+        self
+    }
+
+    /// Turns on fine-grained authorization of each route's resource ([`crate::fga`]), on top of
+    /// every other check.
+    #[cfg(feature = "remote")]
+    pub fn fga(mut self, fga: Arc<crate::fga::Fga>) -> Self {
+        self.policy.fga = Some(fga);
+        self
+    }
+
+    /// Turns on role-based access control: every authenticated request needs its route's
+    /// permission ([`crate::permission`]), on top of the rules.
+    pub fn rbac(mut self, rbac: Rbac) -> Self {
+        self.policy.rbac = Some(Arc::new(rbac));
         self
     }
 

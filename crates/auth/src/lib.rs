@@ -49,6 +49,8 @@ pub mod config_serde;
 mod error;
 mod extract;
 #[cfg(feature = "remote")]
+pub mod fga;
+#[cfg(feature = "remote")]
 pub mod google_oauth;
 #[cfg(feature = "remote")]
 pub mod idp_http;
@@ -58,10 +60,14 @@ pub mod keyset;
 mod layer;
 pub mod normalize;
 pub mod pattern;
+pub mod permission;
 pub mod policy;
 mod provider;
 pub mod providers;
+pub mod rbac;
 pub mod rules;
+mod secret;
+mod setting;
 mod token;
 mod user;
 mod verdict;
@@ -73,6 +79,7 @@ pub use layer::{Auth, AuthBuilder, AuthFuture, AuthLayer, AuthService, is_prefli
 pub use normalize::NormalizeLayer;
 pub use policy::{Authorizer, AuthzRequest};
 pub use provider::AuthProvider;
-pub use token::{TokenExtractor, TokenSource};
+pub use secret::Secret;
+pub use token::{SessionToken, TokenExtractor, TokenSource};
 pub use user::User;
 pub use verdict::{Resolve, Verdict};

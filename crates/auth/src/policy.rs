@@ -1,6 +1,7 @@
 //! Who needs to authenticate, and who may proceed (steps 3–5 and 7 of the auth pipeline in
 //! ARCHITECTURE.md).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::MatchedPath;
@@ -8,7 +9,10 @@ use http::Method;
 use http::request::Parts;
 
 use crate::User;
+use crate::error::AuthError;
 use crate::pattern::{MethodSet, PatternList, RoutePattern};
+use crate::permission;
+use crate::rbac::Rbac;
 use crate::rules::{RuleContext, Rules};
 use crate::verdict::Verdict;
 
@@ -57,6 +61,8 @@ pub struct RouteFlag {
     pub pattern: RoutePattern,
     /// `requires_auth`.
     pub requires_auth: bool,
+    /// The permission the route needs under RBAC, instead of the one derived from its template.
+    pub permission: Option<String>,
 }
 
 /// Whether a request must authenticate, after steps 1–5 of the pipeline.
@@ -84,6 +90,13 @@ pub struct Policy {
     pub authorize: Option<Arc<dyn Authorizer>>,
     /// Ordered rules, applied on top of whichever of the above (or the provider) decides.
     pub rules: Option<Rules>,
+    /// Role-based access control, applied on top of the rules: both must allow.
+    pub rbac: Option<Arc<Rbac>>,
+    /// The API prefix route permissions are derived under (`/api`).
+    pub api_prefix: String,
+    /// Fine-grained authorization of a route's resource, on top of everything else.
+    #[cfg(feature = "remote")]
+    pub fga: Option<Arc<crate::fga::Fga>>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -95,7 +108,9 @@ impl std::fmt::Debug for Policy {
             .field("authorize_user", &self.authorize_user.is_some())
             .field("authorize", &self.authorize.is_some())
             .field("rules", &self.rules)
-            .finish()
+            .field("rbac", &self.rbac)
+            .field("api_prefix", &self.api_prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -112,7 +127,10 @@ impl Policy {
     /// The defaults for an API prefix: protected `{prefix}/*`; public `{prefix}` and `/health`.
     pub fn with_defaults(api_prefix: &str) -> Self {
         let prefix = api_prefix.trim_end_matches('/');
-        let mut p = Policy::default();
+        let mut p = Policy {
+            api_prefix: prefix.to_owned(),
+            ..Policy::default()
+        };
         let pat = |s: &str| RoutePattern::path(s).expect("built-in default pattern is valid");
         p.protected.push(pat(&format!("{prefix}/*")));
         p.public
@@ -126,6 +144,12 @@ impl Policy {
     /// route, then an `ALL` route, whatever their order in the config; so does this. Without
     /// axum's `MatchedPath` the templates are matched the way the router matches them.
     fn route_flag(&self, path: &str, parts: &Parts) -> Option<bool> {
+        self.matched_route(path, parts).map(|r| r.requires_auth)
+    }
+
+    /// The custom route the router dispatches this request to, if it is one (see
+    /// [`Policy::route_flag`]).
+    fn matched_route(&self, path: &str, parts: &Parts) -> Option<&RouteFlag> {
         if self.routes.is_empty() {
             return None;
         }
@@ -148,7 +172,42 @@ impl Policy {
             .filter(on_route)
             .filter_map(|r| rank(r).map(|k| (k, r)))
             .min_by_key(|(k, _)| *k)
-            .map(|(_, r)| r.requires_auth)
+            .map(|(_, r)| r)
+    }
+
+    /// The permission this request's route needs: a custom route's own, else the one derived
+    /// from the template the router matched ([`permission::derive`]); without axum's
+    /// `MatchedPath` (a service outside a router), from the decoded path itself.
+    pub fn required_permission<'a>(
+        &'a self,
+        path: &'a str,
+        parts: &'a Parts,
+    ) -> Option<Cow<'a, str>> {
+        if let Some(p) = self
+            .matched_route(path, parts)
+            .and_then(|r| r.permission.as_deref())
+        {
+            return Some(Cow::Borrowed(p));
+        }
+        let template = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or(path, MatchedPath::as_str);
+        permission::derive(&parts.method, template, &self.api_prefix).map(Cow::Owned)
+    }
+
+    /// Role-based access control on top of the rules: the route's permission must be held. A
+    /// route without a derivable permission (no resource segment) needs none.
+    pub fn rbac_check(&self, user: &User, path: &str, parts: &Parts) -> Result<(), AuthError> {
+        let Some(rbac) = &self.rbac else {
+            return Ok(());
+        };
+        match self.required_permission(path, parts) {
+            Some(required) if !rbac.allows(user, &required) => {
+                Err(AuthError::MissingPermission(required.into_owned()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Steps 3–5 on the decoded, normalized `path` ([`crate::normalize`]): route flag,
@@ -174,10 +233,12 @@ impl Policy {
     /// top of every other authorizer: both must allow.
     pub fn rules_allow(&self, req: &AuthzRequest<'_>) -> bool {
         self.rules.as_ref().is_none_or(|rules| {
+            let permission = self.required_permission(req.path, req.parts);
             rules.evaluate(&RuleContext {
                 path: req.path,
                 method: req.method,
                 user: req.user,
+                permission: permission.as_deref().unwrap_or(""),
             })
         })
     }

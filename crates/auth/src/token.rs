@@ -1,8 +1,8 @@
 //! Finding the credential in a request (step 6 of the auth pipeline in ARCHITECTURE.md).
 //!
 //! Sources, in order: the `Authorization` header (`Bearer <token>`, scheme case-insensitive, or a
-//! bare `<token>` with no scheme as Mastra 1.x accepts), the `apiKey` query parameter, then
-//! provider cookies. Any other scheme counts as no token. Two different credentials are a 400.
+//! bare `<token>` with no scheme as Mastra 1.x accepts), the `apiKey` query parameter, a
+//! [`SessionToken`] in the request's extensions, then provider cookies. Any other scheme counts as no token. Two different credentials are a 400.
 
 use std::borrow::Cow;
 
@@ -23,6 +23,21 @@ pub enum TokenSource {
     QueryApiKey,
     /// A provider cookie.
     Cookie,
+    /// A [`SessionToken`] a layer in front of the auth layer took from a session.
+    Session,
+}
+
+/// The access token of a signed-in browser session, put in the request's extensions by a layer
+/// in front of the auth layer (the server's sealed session cookie). It is read after the
+/// `Authorization` header and the `apiKey` query parameter (an explicit credential wins) and
+/// verified by the same provider, with the same rules, as a bearer token. `Debug` redacts it.
+#[derive(Clone)]
+pub struct SessionToken(pub std::sync::Arc<str>);
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
 }
 
 /// Extraction settings. The default accepts `?apiKey=`, as Mastra does.
@@ -71,8 +86,13 @@ impl TokenExtractor {
             )),
             (Some((h, source)), _) => Ok(Some((Cow::Borrowed(h), source))),
             (None, Some(q)) => Ok(Some((q, TokenSource::QueryApiKey))),
-            (None, None) => Ok(from_cookies(&parts.headers, cookie_names)
-                .map(|c| (Cow::Borrowed(c), TokenSource::Cookie))),
+            (None, None) => {
+                if let Some(session) = parts.extensions.get::<SessionToken>() {
+                    return Ok(Some((Cow::Borrowed(&*session.0), TokenSource::Session)));
+                }
+                Ok(from_cookies(&parts.headers, cookie_names)
+                    .map(|c| (Cow::Borrowed(c), TokenSource::Cookie)))
+            }
         }
     }
 }
@@ -428,6 +448,31 @@ mod tests {
             Some(("h".into(), TokenSource::BearerHeader))
         );
         assert_eq!(get(&[("cookie", "other=tok")], "/").unwrap(), None);
+    }
+
+    #[test]
+    fn session_token_after_header_and_query_before_cookies() {
+        let with_session = |headers: &[(&str, &str)], uri: &str| {
+            let mut p = parts(headers, uri);
+            p.extensions.insert(SessionToken("s".into()));
+            TokenExtractor::default().extract(&p, &["session"]).unwrap()
+        };
+        assert_eq!(
+            with_session(&[("cookie", "session=c")], "/"),
+            Some(("s".into(), TokenSource::Session))
+        );
+        assert_eq!(
+            with_session(&[("authorization", "Bearer h")], "/"),
+            Some(("h".into(), TokenSource::BearerHeader))
+        );
+        assert_eq!(
+            with_session(&[], "/?apiKey=q"),
+            Some(("q".into(), TokenSource::QueryApiKey))
+        );
+        assert_eq!(
+            format!("{:?}", SessionToken("secret".into())),
+            "SessionToken(<redacted>)"
+        );
     }
 
     #[test]

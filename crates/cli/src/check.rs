@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mastra_server::config::{AuthProviderKind, Secret};
+use mastra_server::config::{AuthProviderKind, Config, Secret};
+use mastra_server::signin::{SignIn, SignInStatus};
 
 use crate::serve::{DevSecret, DevSecretMode};
 
@@ -31,11 +32,18 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    let mut warnings = Vec::new();
+    let sign_in_line = match sign_in(cfg, auth.as_ref(), &mut warnings) {
+        Ok(line) => line,
+        Err(e) => {
+            println!("INVALID  {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
     if let Err(e) = mastra_server::app::build_registry(cfg) {
         println!("INVALID  {e}");
         return Ok(ExitCode::from(1));
     }
-    let mut warnings = Vec::new();
     if let Some(auth) = &auth
         && let Some(rules) = &auth.policy().rules
     {
@@ -53,6 +61,12 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
                 ));
             }
         }
+    }
+    if let Some(rbac) = auth.as_ref().and_then(|a| a.policy().rbac.as_ref()) {
+        warnings.extend(rbac_lints(
+            rbac,
+            &mastra_server::route_permissions::route_permissions(cfg),
+        ));
     }
     match cfg.auth.provider {
         AuthProviderKind::None => warnings
@@ -80,8 +94,103 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         ));
     }
     println!("OK  {}", settings.describe());
+    if let Some(line) = sign_in_line {
+        println!("{line}");
+    }
     for w in &warnings {
         println!("warning: {w}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Mapped permissions no route needs (a typo, a resource the server does not serve) and roles
+/// that grant nothing any route needs.
+fn rbac_lints(
+    rbac: &mastra_auth::rbac::Rbac,
+    routes: &[mastra_server::route_permissions::RoutePermission],
+) -> Vec<String> {
+    let used = |granted: &str| {
+        routes
+            .iter()
+            .any(|r| mastra_auth::permission::covers(granted, &r.permission))
+    };
+    let mut needed: Vec<&str> = routes.iter().map(|r| r.permission.as_str()).collect();
+    needed.sort_unstable();
+    needed.dedup();
+    let mut warnings = Vec::new();
+    for (role, permissions) in rbac.mapping() {
+        let unused: Vec<&str> = permissions
+            .iter()
+            .map(String::as_str)
+            .filter(|p| !used(p))
+            .collect();
+        if unused.len() == permissions.len() {
+            warnings.push(format!(
+                "auth.rbac.roles.{role} grants nothing any route needs: its users are refused everywhere RBAC applies (the routes need {})",
+                needed.join(", ")
+            ));
+        } else {
+            for p in unused {
+                warnings.push(format!(
+                    "auth.rbac.roles.{role}: no route needs `{p}` (the routes need {})",
+                    needed.join(", ")
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// Explains browser sign-in: `None` when the provider has none to offer, a line saying whether
+/// it is on (and what would turn it on), warnings, or an error naming what is missing.
+fn sign_in(
+    cfg: &Config,
+    auth: Option<&mastra_auth::Auth>,
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>, String> {
+    let how = match cfg.auth.provider {
+        AuthProviderKind::Workos => {
+            "set auth.workos.redirect_uri (WORKOS_REDIRECT_URI) or add [auth.sso]"
+        }
+        AuthProviderKind::Auth0 => {
+            "set AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET, or add [auth.sso] client_id and client_secret"
+        }
+        AuthProviderKind::Oidc => "add [auth.sso] client_id (or set OIDC_CLIENT_ID)",
+        _ => return Ok(None),
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let kind = match mastra_server::signin::status(cfg, env) {
+        SignInStatus::Off => {
+            return Ok(Some(format!("browser sign-in: off (to turn it on, {how})")));
+        }
+        SignInStatus::Incomplete(missing) => {
+            return Err(format!(
+                "auth.sso: browser sign-in needs {}",
+                missing.join(" and ")
+            ));
+        }
+        SignInStatus::NeedsSessionSecret(kind) => {
+            warnings.push(format!(
+                "browser sign-in has no session secret (MASTRA_SESSION_SECRET or [auth.session] secrets): `mastra serve` generates a development one in {}; set one in production, the same on every replica",
+                crate::serve::DEV_SESSION_SECRET_PATH
+            ));
+            kind
+        }
+        SignInStatus::On(kind) => kind,
+    };
+    // Build it as `serve` would (a stand-in secret when `serve` would generate one).
+    let mut cfg = cfg.clone();
+    let session = cfg.auth.session.get_or_insert_with(Default::default);
+    if session.secrets.is_empty()
+        && std::env::var(mastra_server::config::SESSION_SECRET_ENV).is_err()
+    {
+        session.secrets = vec![Secret::new(crate::serve::random_secret())];
+    }
+    if let Some(auth) = auth {
+        SignIn::build(&cfg, auth.provider().clone(), env).map_err(|e| e.to_string())?;
+    }
+    Ok(Some(format!(
+        "browser sign-in: on ({kind}) at {}/auth/sso/login",
+        cfg.server.api_prefix
+    )))
 }

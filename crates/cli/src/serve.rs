@@ -13,6 +13,10 @@ use rand::RngCore;
 /// Where the generated development secret lives (relative to the working directory).
 pub const DEV_SECRET_PATH: &str = ".mastra/dev-secret";
 
+/// Where the generated development session secret lives (browser sign-in without
+/// `MASTRA_SESSION_SECRET` or `[auth.session] secrets`).
+pub const DEV_SESSION_SECRET_PATH: &str = ".mastra/session-secret";
+
 /// `serve` arguments; flags override the config file.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -57,6 +61,8 @@ pub struct Settings {
     pub path: Option<PathBuf>,
     /// Whether the jwt secret is the development secret.
     pub dev_secret: DevSecret,
+    /// Whether browser sign-in seals sessions with the development session secret.
+    pub dev_session_secret: bool,
 }
 
 impl Settings {
@@ -77,6 +83,12 @@ impl Settings {
                     ", development secret not created yet (`mastra serve` creates {DEV_SECRET_PATH})"
                 );
             }
+        }
+        if self.dev_session_secret {
+            let _ = write!(
+                s,
+                ", development session secret from {DEV_SESSION_SECRET_PATH}"
+            );
         }
         s
     }
@@ -133,10 +145,28 @@ pub fn load_settings(
             };
         }
     }
+    // Browser sign-in without a session secret: `serve` seals sessions with a development
+    // secret kept under .mastra/ (restarts keep sessions); inspecting commands never write it.
+    let mut dev_session_secret = false;
+    if mode == DevSecretMode::Create
+        && matches!(
+            mastra_server::signin::status(&config, |k| std::env::var(k).ok()),
+            mastra_server::signin::SignInStatus::NeedsSessionSecret(_)
+        )
+    {
+        let secret = dev_secret_load_or_create(Path::new(DEV_SESSION_SECRET_PATH))?;
+        config
+            .auth
+            .session
+            .get_or_insert_with(Default::default)
+            .secrets = vec![Secret::new(secret)];
+        dev_session_secret = true;
+    }
     Ok(Settings {
         config,
         path,
         dev_secret,
+        dev_session_secret,
     })
 }
 

@@ -294,6 +294,11 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             } else {
                 println!("        no exp: valid until the key changes");
             }
+            if let Some(rbac) = &auth.policy().rbac {
+                let grants = rbac.grants(&user);
+                println!("        roles: {}", list_or_none(&grants.roles));
+                println!("        permissions: {}", list_or_none(&grants.permissions));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Ok(None) => {
@@ -308,5 +313,14 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             println!("ERROR   {other}");
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+/// `a, b, c`, or `(none)`.
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_owned()
+    } else {
+        items.join(", ")
     }
 }

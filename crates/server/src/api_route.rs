@@ -27,6 +27,7 @@ pub struct ApiRoute {
     pub(crate) path: String,
     pub(crate) router: MethodRouter,
     pub(crate) requires_auth: bool,
+    pub(crate) permission: Option<String>,
     pub(crate) operation: Map<String, Value>,
     /// A problem found while the route was put together, reported by the builder.
     pub(crate) invalid: Option<RouteError>,
@@ -38,6 +39,7 @@ impl std::fmt::Debug for ApiRoute {
             .field("methods", &self.methods)
             .field("path", &self.path)
             .field("requires_auth", &self.requires_auth)
+            .field("permission", &self.permission)
             .field("operation", &self.operation)
             .finish_non_exhaustive()
     }
@@ -61,6 +63,7 @@ impl ApiRoute {
             path: path.into(),
             router,
             requires_auth: true,
+            permission: None,
             operation: Map::new(),
             invalid,
         }
@@ -72,6 +75,7 @@ impl ApiRoute {
             path: path.into(),
             router,
             requires_auth: true,
+            permission: None,
             operation: Map::new(),
             invalid: None,
         }
@@ -134,6 +138,7 @@ impl ApiRoute {
             path: path.into(),
             router: axum::routing::any(handler),
             requires_auth: true,
+            permission: None,
             operation: Map::new(),
             invalid: None,
         }
@@ -144,6 +149,17 @@ impl ApiRoute {
     /// public pattern matches (as `requires_auth` of `[[api_routes]]`).
     pub fn requires_auth(mut self, on: bool) -> Self {
         self.requires_auth = on;
+        self
+    }
+
+    /// The permission the route needs when role-based access control is on (`[auth.rbac]`),
+    /// instead of the one derived from its path (`billing:read` for `GET /billing/{id}`).
+    pub fn permission(mut self, permission: impl Into<String>) -> Self {
+        let permission = permission.into();
+        if let Err(e) = mastra_auth::permission::validate(&permission) {
+            self.invalid.get_or_insert(RouteError::Permission(e));
+        }
+        self.permission = Some(permission);
         self
     }
 

@@ -67,6 +67,7 @@ fn route_flag(r: &ApiRouteConfig) -> Result<RouteFlag, BuildError> {
         template: r.path.clone(),
         pattern,
         requires_auth: r.requires_auth,
+        permission: r.permission.clone(),
     })
 }
 
@@ -84,6 +85,7 @@ pub(crate) fn user_route_flag(route: &ApiRoute) -> Result<RouteFlag, RouteError>
             methods: route.methods.clone(),
         },
         requires_auth: route.requires_auth,
+        permission: route.permission.clone(),
     })
 }
 
@@ -108,6 +110,13 @@ pub(crate) fn build_auth_with(
         .api_key_query(cfg.auth.api_key_query)
         .public_list(patterns(&cfg.auth.public, "auth.public")?)
         .protected_list(patterns(&cfg.auth.protected, "auth.protected")?);
+    // The sign-in routes decide on the session themselves: exactly their paths and methods.
+    for (path, method) in crate::signin::PUBLIC_ROUTES {
+        let path = format!("{}{path}", cfg.server.api_prefix);
+        b = b.public(
+            RoutePattern::with_methods(&path, &[method]).map_err(|e| auth_err(path.clone(), e))?,
+        );
+    }
     if !cfg.auth.rules.is_empty() {
         let configs = cfg
             .auth
@@ -124,6 +133,12 @@ pub(crate) fn build_auth_with(
             other => auth_err("auth.rules", other),
         })?;
         b = b.rules(rules);
+    }
+    if let Some(rbac) = crate::auth_provider::rbac(cfg)? {
+        b = b.rbac(rbac);
+    }
+    if let Some(fga) = crate::auth_provider::fga(cfg)? {
+        b = b.fga(fga);
     }
     for r in &cfg.api_routes {
         b = b.route(route_flag(r)?);
@@ -189,9 +204,24 @@ pub(crate) fn assemble(
     additions: Additions,
 ) -> Result<(Router, Option<Arc<Auth>>), BuildError> {
     let prefix = cfg.server.api_prefix.as_str();
+    let provider = auth.as_ref().map(|a| a.provider().clone());
+    let signin = match &provider {
+        Some(p) => crate::signin::SignIn::build(cfg, p.clone(), |k| std::env::var(k).ok())?,
+        None => None,
+    };
+    let auth_routes = crate::signin::router(
+        signin.clone(),
+        auth.as_ref(),
+        cfg.auth.api_key_query,
+        prefix,
+    );
+    let mut api = crate::api::router(registry);
+    if let Some(fga) = auth.as_ref().and_then(|a| a.policy().fga.clone()) {
+        api = api.layer(axum::Extension(crate::api::ListFilter(fga)));
+    }
     let mut app = Router::new()
         .merge(http::health_router(prefix))
-        .nest(prefix, crate::api::router(registry))
+        .nest(prefix, api.merge(auth_routes))
         .merge(
             http::custom_routes::router(&cfg.api_routes)
                 .map_err(|e| BuildError::Routes(e.to_string()))?,
@@ -232,6 +262,11 @@ pub(crate) fn assemble(
         ))
         // Before routing: the router routes the path the auth layer decides on.
         .layer(mastra_auth::NormalizeLayer)
+        // After normalization, before the router and its auth layer: the session cookie becomes
+        // the pipeline's token.
+        .option_layer(
+            signin.map(|s| axum::middleware::from_fn_with_state(s, crate::signin::session_layer)),
+        )
         .service(app);
     let mut router = Router::new().fallback_service(outer);
     if cfg.server.request_logs {

@@ -56,6 +56,8 @@ pub mod build_error;
 pub mod builder;
 pub mod config;
 pub mod http;
+pub mod route_permissions;
+pub mod signin;
 pub mod ui;
 
 pub use api_route::ApiRoute;

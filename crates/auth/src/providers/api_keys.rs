@@ -33,25 +33,23 @@ impl std::fmt::Debug for ApiKey {
     }
 }
 
-/// Why an API key entry is unusable. Messages name the setting.
+/// Why an API key entry is unusable. Each message begins with the name of the field at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiKeyError {
     /// `sha256` is not 64 hex digits.
-    #[error(
-        "auth.api_keys.keys[{0}].sha256 must be 64 hex digits (`mastra token hash-key KEY` prints it)"
-    )]
+    #[error("keys[{0}].sha256 must be 64 hex digits (the SHA-256 of the key)")]
     BadHash(usize),
     /// A plaintext key that is too short to resist guessing.
-    #[error("auth.api_keys.keys[{0}].key is {1} characters; use at least 24 random characters")]
+    #[error("keys[{0}].key is {1} characters; use at least 24 random characters")]
     ShortKey(usize, usize),
     /// Neither or both of `key` and `sha256`.
-    #[error("auth.api_keys.keys[{0}] needs exactly one of `sha256` (recommended) or `key`")]
+    #[error("keys[{0}] needs exactly one of `sha256` (recommended) or `key`")]
     KeyOrHash(usize),
     /// No keys.
-    #[error("auth.api_keys.keys is empty: configure at least one key")]
+    #[error("keys is empty: configure at least one key")]
     NoKeys,
     /// Empty user id.
-    #[error("auth.api_keys.keys[{0}].user must not be empty")]
+    #[error("keys[{0}].user must not be empty")]
     NoUser(usize),
 }
 

@@ -20,7 +20,8 @@ use crate::jwt::{self, ClaimsPolicy};
 use crate::keyset::{KeySet, KeySetConfig, KeySetStats, KeySetTiming};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
-use crate::providers::jwks::{KeySetProviderError, KeySetVerifier, non_empty};
+use crate::providers::jwks::{KeySetProviderError, KeySetVerifier};
+use crate::setting::non_empty;
 use crate::verdict::Verdict;
 
 /// Environment variable for [`Auth0Config::domain`].

@@ -33,7 +33,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::idp_http::{IdpClient, IdpClientConfig, IdpError};
@@ -41,7 +40,9 @@ use crate::jwt::{self, ClaimsPolicy, Rejection};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::setting::{fill, fill_secret, non_empty, non_empty_secret};
 use crate::verdict::Verdict;
+use crate::{Secret, User};
 
 /// Default Clerk Backend API base URL.
 pub const DEFAULT_API_BASE: &str = "https://api.clerk.com/v1";
@@ -83,7 +84,7 @@ pub struct ClerkConfig {
     /// JWKS URL (`CLERK_JWKS_URI`); default `{issuer}/.well-known/jwks.json`.
     pub jwks_uri: Option<String>,
     /// Backend API secret key (`CLERK_SECRET_KEY`); required with an organization restriction.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
     /// Publishable key (`CLERK_PUBLISHABLE_KEY`); the issuer is decoded from it.
     pub publishable_key: Option<String>,
     /// Explicit issuer, overriding the one decoded from the publishable key (tests, proxies).
@@ -169,10 +170,7 @@ impl std::fmt::Debug for ClerkConfig {
         f.debug_struct("ClerkConfig")
             .field("name", &self.name)
             .field("jwks_uri", &self.jwks_uri)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret_key", &self.secret_key)
             .field("publishable_key", &self.publishable_key)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
@@ -183,12 +181,6 @@ impl std::fmt::Debug for ClerkConfig {
             .field("api_base", &self.api_base)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
-    }
-}
-
-fn fill(field: &mut Option<String>, lookup: &impl Fn(&str) -> Option<String>, var: &str) {
-    if field.as_deref().is_none_or(str::is_empty) {
-        *field = lookup(var).filter(|v| !v.trim().is_empty());
     }
 }
 
@@ -207,14 +199,18 @@ impl ClerkConfig {
     /// `organization_slug` from `CLERK_ORGANIZATION_SLUG`. Set fields win; blank variables count
     /// as unset.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        fill(&mut self.jwks_uri, &lookup, ENV_JWKS_URI);
-        fill(&mut self.secret_key, &lookup, ENV_SECRET_KEY);
-        fill(&mut self.publishable_key, &lookup, ENV_PUBLISHABLE_KEY);
+        fill(&mut self.jwks_uri, &lookup, &[ENV_JWKS_URI]);
+        fill_secret(&mut self.secret_key, &lookup, &[ENV_SECRET_KEY]);
+        fill(&mut self.publishable_key, &lookup, &[ENV_PUBLISHABLE_KEY]);
         // The organization restriction comes from the environment only when neither is set in
         // config, so a config choosing one is not turned into "both set" by the environment.
         if self.organization_id.is_none() && self.organization_slug.is_none() {
-            fill(&mut self.organization_id, &lookup, ENV_ORGANIZATION_ID);
-            fill(&mut self.organization_slug, &lookup, ENV_ORGANIZATION_SLUG);
+            fill(&mut self.organization_id, &lookup, &[ENV_ORGANIZATION_ID]);
+            fill(
+                &mut self.organization_slug,
+                &lookup,
+                &[ENV_ORGANIZATION_SLUG],
+            );
         }
     }
 }
@@ -291,31 +287,29 @@ fn valid_host(s: &str) -> bool {
     labels_ok && (host.contains('.') || host.eq_ignore_ascii_case("localhost"))
 }
 
-/// Why a Clerk provider could not be built. Messages name the setting to fix.
+/// Why a Clerk provider could not be built. Each message begins with the name of the field at fault, so an application can put its own path (a config key) in front.
 #[derive(Debug, thiserror::Error)]
 pub enum ClerkConfigError {
     /// Neither a publishable key nor an explicit issuer.
     #[error(
-        "the clerk provider needs auth.clerk.publishable_key (or CLERK_PUBLISHABLE_KEY) to know the issuer; auth.clerk.issuer may override it"
+        "publishable_key (or CLERK_PUBLISHABLE_KEY) is required to know the issuer; `issuer` may override it"
     )]
     MissingPublishableKey,
     /// The publishable key does not decode.
-    #[error(
-        "auth.clerk.publishable_key (CLERK_PUBLISHABLE_KEY) is not a Clerk publishable key: {0}"
-    )]
+    #[error("publishable_key (CLERK_PUBLISHABLE_KEY) is not a Clerk publishable key: {0}")]
     BadPublishableKey(#[source] PublishableKeyError),
     /// Both organization settings.
     #[error(
-        "configure only one of auth.clerk.organization_id (CLERK_ORGANIZATION_ID) or auth.clerk.organization_slug (CLERK_ORGANIZATION_SLUG) to restrict access to a single Clerk organization"
+        "organization_id (CLERK_ORGANIZATION_ID) and organization_slug (CLERK_ORGANIZATION_SLUG) are both set: configure only one to restrict access to a single Clerk organization"
     )]
     BothOrganizations,
     /// An organization restriction without the key to ask the Backend API.
     #[error(
-        "auth.clerk.secret_key (CLERK_SECRET_KEY) is required with auth.clerk.organization_id / organization_slug (memberships are read from the Clerk Backend API)"
+        "secret_key (CLERK_SECRET_KEY) is required with organization_id / organization_slug (memberships are read from the Clerk Backend API)"
     )]
     MissingSecretKey,
     /// A URL setting is unusable (malformed, or plain HTTP without `allow_insecure_http`).
-    #[error("auth.clerk.{setting}: {source}")]
+    #[error("{setting}: {source}")]
     Url {
         /// The setting (`jwks_uri`, `api_base`, `issuer`).
         setting: &'static str,
@@ -324,7 +318,7 @@ pub enum ClerkConfigError {
         source: IdpError,
     },
     /// An empty string where a value is needed.
-    #[error("auth.clerk.{0} must not be empty")]
+    #[error("{0} must not be empty")]
     Empty(&'static str),
 }
 
@@ -377,15 +371,9 @@ impl std::fmt::Debug for ClerkProvider {
     }
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 impl ClerkProvider {
-    /// Builds the provider; errors name the setting to fix.
-    pub fn new(mut cfg: ClerkConfig) -> Result<Self, ClerkConfigError> {
-        // Wiped on every return path; the Backend API client keeps its own (wiped) copy.
-        let secret_key = Zeroizing::new(cfg.secret_key.take());
+    /// Builds the provider; an error begins with the name of the field to fix.
+    pub fn new(cfg: ClerkConfig) -> Result<Self, ClerkConfigError> {
         let decoded = match non_empty(&cfg.publishable_key) {
             Some(pk) => {
                 Some(issuer_from_publishable_key(pk).map_err(ClerkConfigError::BadPublishableKey)?)
@@ -427,7 +415,7 @@ impl ClerkProvider {
             (None, Some(slug)) => Some(OrgRestriction::Slug(slug.to_owned())),
             (None, None) => None,
         };
-        let api = match (non_empty(&secret_key), &org) {
+        let api = match (non_empty_secret(&cfg.secret_key), &org) {
             (Some(secret), _) => {
                 let base =
                     client
@@ -814,19 +802,13 @@ mod tests {
     #[test]
     fn config_errors_name_the_setting() {
         let err = ClerkProvider::new(ClerkConfig::default()).unwrap_err();
-        assert!(
-            err.to_string().contains("auth.clerk.publishable_key"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("publishable_key"), "{err}");
         let err = ClerkProvider::new(ClerkConfig {
             publishable_key: Some("pk_test_nope".into()),
             ..ClerkConfig::default()
         })
         .unwrap_err();
-        assert!(
-            err.to_string().contains("auth.clerk.publishable_key"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("publishable_key"), "{err}");
         let base = ClerkConfig {
             publishable_key: Some(pk("pk_test_", "clerk.example.com$")),
             ..ClerkConfig::default()
@@ -844,13 +826,13 @@ mod tests {
             ..base.clone()
         })
         .unwrap_err();
-        assert!(err.to_string().contains("auth.clerk.secret_key"), "{err}");
+        assert!(err.to_string().starts_with("secret_key"), "{err}");
         let err = ClerkProvider::new(ClerkConfig {
             jwks_uri: Some("http://clerk.example.com/jwks".into()),
             ..base.clone()
         })
         .unwrap_err();
-        assert!(err.to_string().contains("auth.clerk.jwks_uri"), "{err}");
+        assert!(err.to_string().starts_with("jwks_uri"), "{err}");
         let p = ClerkProvider::new(base).unwrap();
         assert_eq!(p.issuer(), "https://clerk.example.com");
     }
@@ -865,7 +847,10 @@ mod tests {
             _ => None,
         };
         let cfg = ClerkConfig::from_env_with(env);
-        assert_eq!(cfg.secret_key.as_deref(), Some("sk_test_secret"));
+        assert_eq!(
+            cfg.secret_key.as_ref().map(Secret::expose),
+            Some("sk_test_secret")
+        );
         assert_eq!(cfg.jwks_uri, None);
         assert_eq!(cfg.organization_slug.as_deref(), Some("acme"));
         assert!(!format!("{cfg:?}").contains("sk_test_secret"));
@@ -875,7 +860,10 @@ mod tests {
             ..ClerkConfig::default()
         };
         explicit.fill_from_env(env);
-        assert_eq!(explicit.secret_key.as_deref(), Some("sk_config"));
+        assert_eq!(
+            explicit.secret_key.as_ref().map(Secret::expose),
+            Some("sk_config")
+        );
         assert_eq!(explicit.organization_slug, None);
     }
 }

@@ -47,10 +47,10 @@ impl std::fmt::Debug for CompositeProvider {
 #[derive(Debug, thiserror::Error)]
 pub enum CompositeError {
     /// No members.
-    #[error("auth.composite.providers is empty: list at least one provider")]
+    #[error("providers is empty: list at least one provider")]
     Empty,
     /// Two members with one name (users record the provider name, so it must be unique).
-    #[error("auth.composite.providers: two providers are named {0:?}; give each a distinct `name`")]
+    #[error("providers: two providers are named {0:?}; give each a distinct `name`")]
     DuplicateName(String),
 }
 

@@ -26,7 +26,6 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::google_oauth::{
@@ -38,7 +37,9 @@ use crate::jwt::{self, ClaimsPolicy, Rejection};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::setting::{fill, fill_secret, non_empty_secret};
 use crate::verdict::Verdict;
+use crate::{Secret, User};
 
 /// Google's securetoken certificates (`{kid: PEM certificate}`), which sign Firebase ID tokens.
 pub const DEFAULT_CERTS_URL: &str =
@@ -83,7 +84,7 @@ pub struct FirebaseConfig {
     pub project_id: Option<String>,
     /// The service account: the path of its JSON key file, or the JSON text itself
     /// (`FIREBASE_SERVICE_ACCOUNT`, then `GOOGLE_APPLICATION_CREDENTIALS`). Never logged.
-    pub service_account: Option<String>,
+    pub service_account: Option<Secret>,
     /// Firestore database (`FIRESTORE_DATABASE_ID`, then `FIREBASE_DATABASE_ID`; default
     /// `(default)`).
     pub database_id: Option<String>,
@@ -130,10 +131,7 @@ impl std::fmt::Debug for FirebaseConfig {
         f.debug_struct("FirebaseConfig")
             .field("name", &self.name)
             .field("project_id", &self.project_id)
-            .field(
-                "service_account",
-                &self.service_account.as_ref().map(|_| "<redacted>"),
-            )
+            .field("service_account", &self.service_account)
             .field("database_id", &self.database_id)
             .field("certs_url", &self.certs_url)
             .field("token_uri", &self.token_uri)
@@ -173,14 +171,16 @@ impl FirebaseConfig {
     /// then `GOOGLE_APPLICATION_CREDENTIALS`; `database_id` from `FIRESTORE_DATABASE_ID`, then
     /// `FIREBASE_DATABASE_ID`. Set fields win; blank variables count as unset.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        if self.service_account.is_none() {
-            self.service_account =
-                get("FIREBASE_SERVICE_ACCOUNT").or_else(|| get("GOOGLE_APPLICATION_CREDENTIALS"));
-        }
-        if self.database_id.is_none() {
-            self.database_id = get("FIRESTORE_DATABASE_ID").or_else(|| get("FIREBASE_DATABASE_ID"));
-        }
+        fill_secret(
+            &mut self.service_account,
+            &lookup,
+            &["FIREBASE_SERVICE_ACCOUNT", "GOOGLE_APPLICATION_CREDENTIALS"],
+        );
+        fill(
+            &mut self.database_id,
+            &lookup,
+            &["FIRESTORE_DATABASE_ID", "FIREBASE_DATABASE_ID"],
+        );
     }
 
     /// [`FirebaseConfig::fill_from_env`], by value.
@@ -195,28 +195,28 @@ impl FirebaseConfig {
     }
 }
 
-/// Why a Firebase provider could not be built. Messages name the setting to fix.
+/// Why a Firebase provider could not be built. Each message begins with the name of the field at fault, so an application can put its own path (a config key) in front.
 #[derive(Debug, thiserror::Error)]
 pub enum FirebaseConfigError {
     /// No service account.
     #[error(
-        "auth.firebase.service_account (FIREBASE_SERVICE_ACCOUNT) is required: a service-account key file (path or JSON) whose credentials read Firestore's user_access collection"
+        "service_account (FIREBASE_SERVICE_ACCOUNT) is required: a service-account key file (path or JSON) whose credentials read Firestore's user_access collection"
     )]
     MissingServiceAccount,
     /// The service account could not be loaded.
-    #[error("auth.firebase.service_account: {0}")]
+    #[error("service_account: {0}")]
     ServiceAccount(#[from] ServiceAccountError),
     /// No project id anywhere.
-    #[error("auth.firebase.project_id is required (the service account has no project_id either)")]
+    #[error("project_id is required (the service account has no project_id either)")]
     MissingProjectId,
     /// The project id is not a plain identifier.
-    #[error("auth.firebase.project_id {0:?} is not a valid project id")]
+    #[error("project_id {0:?} is not a valid project id")]
     BadProjectId(String),
     /// The database id is not a plain identifier.
-    #[error("auth.firebase.database_id {0:?} is not a valid Firestore database id")]
+    #[error("database_id {0:?} is not a valid Firestore database id")]
     BadDatabaseId(String),
     /// A URL setting is unusable.
-    #[error("auth.firebase.{setting}: {message}")]
+    #[error("{setting}: {message}")]
     BadUrl {
         /// Which setting.
         setting: &'static str,
@@ -282,12 +282,8 @@ pub fn valid_document_id(id: &str) -> bool {
 
 impl FirebaseProvider {
     /// Builds the provider: loads the service account, vets every URL.
-    pub fn new(mut cfg: FirebaseConfig) -> Result<Self, FirebaseConfigError> {
-        // The service-account JSON (private key included) is wiped on every return path.
-        let sa_text = zeroize::Zeroizing::new(cfg.service_account.take());
-        let sa_value = sa_text
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
+    pub fn new(cfg: FirebaseConfig) -> Result<Self, FirebaseConfigError> {
+        let sa_value = non_empty_secret(&cfg.service_account)
             .ok_or(FirebaseConfigError::MissingServiceAccount)?;
         let account = ServiceAccount::load(sa_value)?;
         let project_id = cfg
@@ -677,7 +673,10 @@ mod tests {
             _ => None,
         };
         let c = FirebaseConfig::default().from_env_with(env);
-        assert_eq!(c.service_account.as_deref(), Some("/adc.json"));
+        assert_eq!(
+            c.service_account.as_ref().map(Secret::expose),
+            Some("/adc.json")
+        );
         assert_eq!(c.database_id.as_deref(), Some("first"));
         let c = FirebaseConfig {
             service_account: Some("/mine.json".into()),
@@ -685,25 +684,22 @@ mod tests {
             ..FirebaseConfig::default()
         }
         .from_env_with(|k| (k == "FIREBASE_SERVICE_ACCOUNT").then(|| "/env.json".to_owned()));
-        assert_eq!(c.service_account.as_deref(), Some("/mine.json"));
+        assert_eq!(
+            c.service_account.as_ref().map(Secret::expose),
+            Some("/mine.json")
+        );
         assert_eq!(c.database_id.as_deref(), Some("mine"));
     }
 
     #[test]
     fn missing_service_account_names_the_setting() {
         let e = FirebaseProvider::new(FirebaseConfig::default()).unwrap_err();
-        assert!(
-            e.to_string().contains("auth.firebase.service_account"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("service_account"), "{e}");
         let e = FirebaseProvider::new(FirebaseConfig {
             service_account: Some("/nonexistent/sa.json".into()),
             ..FirebaseConfig::default()
         })
         .unwrap_err();
-        assert!(
-            e.to_string().contains("auth.firebase.service_account"),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("service_account"), "{e}");
     }
 }

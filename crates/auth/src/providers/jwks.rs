@@ -18,6 +18,7 @@ use crate::jwt::{self, ClaimsPolicy};
 use crate::keyset::{KeySet, KeySetConfig, KeySetStats, KeySetTiming};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::setting::non_empty;
 use crate::verdict::Verdict;
 
 /// The algorithms a key set may ever serve (asymmetric only: a key set never holds HMAC keys).
@@ -245,11 +246,11 @@ impl JwksConfig {
     }
 }
 
-/// Why a key-set provider could not be built. Messages name the setting to fix.
+/// Why a key-set provider could not be built. Each message begins with the name of the field at fault, so an application can put its own path (a config key) in front.
 #[derive(Debug, thiserror::Error)]
 pub enum KeySetProviderError {
     /// A required setting is missing or empty.
-    #[error("auth.{provider}.{setting} is required")]
+    #[error("{setting} is required")]
     Missing {
         /// Provider kind (`jwks`, `oidc`, `auth0`).
         provider: &'static str,
@@ -257,7 +258,7 @@ pub enum KeySetProviderError {
         setting: &'static str,
     },
     /// A setting has an unusable value.
-    #[error("auth.{provider}.{setting} is invalid: {reason}")]
+    #[error("{setting} is invalid: {reason}")]
     Invalid {
         /// Provider kind.
         provider: &'static str,
@@ -267,7 +268,7 @@ pub enum KeySetProviderError {
         reason: String,
     },
     /// A URL setting is refused by the HTTP rules (HTTPS, loopback opt-in).
-    #[error("auth.{provider}.{setting}: {source}")]
+    #[error("{setting}: {source}")]
     Url {
         /// Provider kind.
         provider: &'static str,
@@ -301,11 +302,6 @@ pub(crate) fn check_algorithms(
         }
     }
     Ok(())
-}
-
-/// A non-empty trimmed value, or `None`.
-pub(crate) fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// The `jwks` provider.

@@ -7,13 +7,14 @@ use std::time::Duration;
 use http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use crate::User;
 use crate::cache::{CacheSlot, DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::jwt::{self, ClaimsPolicy, PreparedKey, Rejection, VerifyKey};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::setting::fill_secret;
 use crate::verdict::Verdict;
+use crate::{Secret, User};
 
 /// Minimum HMAC secret length: below this, offline brute force of a captured token is practical.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -29,7 +30,7 @@ pub struct JwtProviderConfig {
     /// Provider name (default `jwt`).
     pub name: String,
     /// HMAC secret (`MASTRA_JWT_SECRET` / `JWT_AUTH_SECRET`).
-    pub secret: Option<String>,
+    pub secret: Option<Secret>,
     /// A PEM-encoded public key (RSA, EC P-256/P-384, Ed25519).
     pub public_key_pem: Option<String>,
     /// Restricts the accepted algorithms (default: every algorithm the keys support).
@@ -52,7 +53,7 @@ impl std::fmt::Debug for JwtProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtProviderConfig")
             .field("name", &self.name)
-            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("secret", &self.secret)
             .field("public_key_pem", &self.public_key_pem.is_some())
             .field("algorithms", &self.algorithms)
             .field("claims", &self.claims)
@@ -82,7 +83,7 @@ impl JwtProviderConfig {
     /// A config with just an HMAC secret.
     pub fn with_secret(secret: impl Into<String>) -> Self {
         Self {
-            secret: Some(secret.into()),
+            secret: Some(Secret::new(secret)),
             ..Self::default()
         }
     }
@@ -90,35 +91,31 @@ impl JwtProviderConfig {
     /// Fills an unset `secret` through `lookup` from the first non-empty variable of
     /// [`SECRET_ENV_VARS`] (`MASTRA_JWT_SECRET`, then `JWT_AUTH_SECRET`); a set secret wins.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        if self.secret.is_none() {
-            self.secret = SECRET_ENV_VARS
-                .iter()
-                .find_map(|name| lookup(name).filter(|v| !v.is_empty()));
-        }
+        fill_secret(&mut self.secret, &lookup, &SECRET_ENV_VARS);
     }
 }
 
-/// Why a JWT provider could not be built. Messages name the setting to fix.
+/// Why a JWT provider could not be built. Each message begins with the name of the field at fault, so an application can put its own path (a config key) in front.
 #[derive(Debug, thiserror::Error)]
 pub enum JwtConfigError {
     /// Neither a secret nor a public key.
     #[error(
-        "the jwt provider needs a key: set auth.jwt.secret (or MASTRA_JWT_SECRET / JWT_AUTH_SECRET) or auth.jwt.public_key"
+        "secret (or MASTRA_JWT_SECRET / JWT_AUTH_SECRET) or public_key_pem is required: the provider needs a key"
     )]
     NoKey,
     /// Secret too short.
     #[error(
-        "auth.jwt.secret (MASTRA_JWT_SECRET / JWT_AUTH_SECRET) is {0} bytes; use at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`"
+        "secret (MASTRA_JWT_SECRET / JWT_AUTH_SECRET) is {0} bytes; use at least {MIN_SECRET_BYTES} random bytes, e.g. `openssl rand -hex 32`"
     )]
     ShortSecret(usize),
     /// The PEM is not an RSA, EC or Ed25519 public key.
-    #[error("auth.jwt.public_key is not a PEM RSA, EC (P-256/P-384) or Ed25519 public key: {0}")]
+    #[error("public_key_pem is not a PEM RSA, EC (P-256/P-384) or Ed25519 public key: {0}")]
     BadPublicKey(String),
     /// RSA modulus too small.
-    #[error("auth.jwt.public_key is a {0}-bit RSA key; at least 2048 bits are required")]
+    #[error("public_key_pem is a {0}-bit RSA key; at least 2048 bits are required")]
     WeakRsaKey(usize),
     /// `algorithms` lists something no configured key can verify.
-    #[error("auth.jwt.algorithms lists {0:?}, which no configured key can verify")]
+    #[error("algorithms lists {0:?}, which no configured key can verify")]
     AlgorithmWithoutKey(String),
 }
 
@@ -147,11 +144,9 @@ impl std::fmt::Debug for JwtProvider {
 
 impl JwtProvider {
     /// Builds the provider, refusing weak or unusable keys.
-    pub fn new(mut cfg: JwtProviderConfig) -> Result<Self, JwtConfigError> {
-        // The verification key keeps its own copy; this one is wiped on every return path.
-        let secret = zeroize::Zeroizing::new(cfg.secret.take());
+    pub fn new(cfg: JwtProviderConfig) -> Result<Self, JwtConfigError> {
         let mut keys = Vec::new();
-        if let Some(secret) = secret.as_ref() {
+        if let Some(secret) = cfg.secret.as_ref().map(Secret::expose) {
             if secret.len() < MIN_SECRET_BYTES {
                 return Err(JwtConfigError::ShortSecret(secret.len()));
             }

@@ -22,7 +22,8 @@ use crate::jwt::{self, ClaimsPolicy};
 use crate::keyset::{FETCH_FAILURE_BACKOFF, KeySet, KeySetConfig, KeySetStats, KeySetTiming};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
-use crate::providers::jwks::{KeySetProviderError, KeySetVerifier, check_algorithms, non_empty};
+use crate::providers::jwks::{KeySetProviderError, KeySetVerifier, check_algorithms};
+use crate::setting::non_empty;
 use crate::verdict::Verdict;
 
 /// The discovery path appended to the issuer.
@@ -304,7 +305,7 @@ impl OidcProvider {
         if found != Some(self.issuer.as_str()) {
             let msg = format!(
                 "discovery document at {} announces issuer {:?}, not the configured {:?}; \
-                 refusing every token (set auth.oidc.issuer to the exact issuer)",
+                 refusing every token (set `issuer` to the exact issuer)",
                 crate::idp_http::display_url(url),
                 found.unwrap_or("<none>"),
                 self.issuer

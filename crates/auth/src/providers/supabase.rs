@@ -36,7 +36,6 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::idp_http::{IdpClient, IdpClientConfig, IdpError};
@@ -44,8 +43,10 @@ use crate::jwt::{self, ClaimsPolicy, Rejection, VerifyKey};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::setting::{fill, fill_secret, non_empty_secret};
 use crate::token::TokenExtractor;
 use crate::verdict::Verdict;
+use crate::{Secret, User};
 
 /// Longest a successful remote lookup is trusted without asking GoTrue again.
 pub const MAX_REMOTE_CACHE_TTL: Duration = Duration::from_secs(60);
@@ -83,9 +84,9 @@ pub struct SupabaseConfig {
     /// Project URL, e.g. `https://xyzcompany.supabase.co` (`SUPABASE_URL`).
     pub url: Option<String>,
     /// The project's anon (publishable) key, sent as `apikey` (`SUPABASE_ANON_KEY`).
-    pub anon_key: Option<String>,
+    pub anon_key: Option<Secret>,
     /// Legacy HS256 JWT secret for local verification (`SUPABASE_JWT_SECRET`); >= 32 bytes.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
     /// Verify locally with the project's JWKS instead of asking GoTrue.
     pub verify_locally_with_jwks: bool,
     /// Override of the JWKS URL (default `{url}/auth/v1/.well-known/jwks.json`).
@@ -127,12 +128,11 @@ pub struct SupabaseConfig {
 
 impl std::fmt::Debug for SupabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("SupabaseConfig")
             .field("name", &self.name)
             .field("url", &self.url)
-            .field("anon_key", &redacted(&self.anon_key))
-            .field("jwt_secret", &redacted(&self.jwt_secret))
+            .field("anon_key", &self.anon_key)
+            .field("jwt_secret", &self.jwt_secret)
             .field("verify_locally_with_jwks", &self.verify_locally_with_jwks)
             .field("jwks_uri", &self.jwks_uri)
             .field("allow_insecure_http", &self.allow_insecure_http)
@@ -170,7 +170,7 @@ impl SupabaseConfig {
     pub fn new(url: impl Into<String>, anon_key: impl Into<String>) -> Self {
         Self {
             url: Some(url.into()),
-            anon_key: Some(anon_key.into()),
+            anon_key: Some(Secret::new(anon_key)),
             ..Self::default()
         }
     }
@@ -179,16 +179,9 @@ impl SupabaseConfig {
     /// `SUPABASE_ANON_KEY`, `jwt_secret` from `SUPABASE_JWT_SECRET`. Set fields win; blank
     /// variables count as unset.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        let get = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
-        if self.url.is_none() {
-            self.url = get("SUPABASE_URL");
-        }
-        if self.anon_key.is_none() {
-            self.anon_key = get("SUPABASE_ANON_KEY");
-        }
-        if self.jwt_secret.is_none() {
-            self.jwt_secret = get("SUPABASE_JWT_SECRET");
-        }
+        fill(&mut self.url, &lookup, &["SUPABASE_URL"]);
+        fill_secret(&mut self.anon_key, &lookup, &["SUPABASE_ANON_KEY"]);
+        fill_secret(&mut self.jwt_secret, &lookup, &["SUPABASE_JWT_SECRET"]);
     }
 
     /// [`SupabaseConfig::fill_from_env`], by value.
@@ -203,28 +196,28 @@ impl SupabaseConfig {
     }
 }
 
-/// Why a Supabase provider could not be built. Messages name the setting to fix.
+/// Why a Supabase provider could not be built. Each message begins with the name of the field at fault, so an application can put its own path (a config key) in front.
 #[derive(Debug, thiserror::Error)]
 pub enum SupabaseConfigError {
     /// No project URL.
-    #[error("auth.supabase.url (SUPABASE_URL) is required")]
+    #[error("url (SUPABASE_URL) is required")]
     MissingUrl,
     /// No anon key.
-    #[error("auth.supabase.anon_key (SUPABASE_ANON_KEY) is required")]
+    #[error("anon_key (SUPABASE_ANON_KEY) is required")]
     MissingAnonKey,
     /// The project URL is not usable.
-    #[error("auth.supabase.url: {0}")]
+    #[error("url: {0}")]
     BadUrl(String),
     /// The JWKS URL is not usable.
-    #[error("auth.supabase.jwks_uri: {0}")]
+    #[error("jwks_uri: {0}")]
     BadJwksUri(String),
     /// The legacy secret is too short.
     #[error(
-        "auth.supabase.jwt_secret (SUPABASE_JWT_SECRET) is {0} bytes; at least {MIN_JWT_SECRET_BYTES} are required"
+        "jwt_secret (SUPABASE_JWT_SECRET) is {0} bytes; at least {MIN_JWT_SECRET_BYTES} are required"
     )]
     ShortSecret(usize),
     /// A header value cannot be sent (control characters in the anon key).
-    #[error("auth.supabase.anon_key contains characters not allowed in an HTTP header")]
+    #[error("anon_key contains characters not allowed in an HTTP header")]
     BadAnonKey,
 }
 
@@ -281,7 +274,7 @@ pub enum SupabaseMode {
 
 impl SupabaseProvider {
     /// Builds the provider.
-    pub fn new(mut cfg: SupabaseConfig) -> Result<Self, SupabaseConfigError> {
+    pub fn new(cfg: SupabaseConfig) -> Result<Self, SupabaseConfigError> {
         let url = cfg
             .url
             .as_deref()
@@ -290,14 +283,8 @@ impl SupabaseProvider {
             .ok_or(SupabaseConfigError::MissingUrl)?
             .trim_end_matches('/')
             .to_owned();
-        // The config's copies are wiped on every return path; the provider keeps wiped ones.
-        let anon_key_value = Zeroizing::new(cfg.anon_key.take());
-        let jwt_secret = Zeroizing::new(cfg.jwt_secret.take());
         let anon_key = Zeroizing::new(
-            anon_key_value
-                .as_deref()
-                .map(str::trim)
-                .filter(|k| !k.is_empty())
+            non_empty_secret(&cfg.anon_key)
                 .ok_or(SupabaseConfigError::MissingAnonKey)?
                 .to_owned(),
         );
@@ -321,7 +308,7 @@ impl SupabaseProvider {
         let user_url = client
             .url(&format!("{url}/auth/v1/user"))
             .map_err(|e| SupabaseConfigError::BadUrl(e.to_string()))?;
-        let secret_key = match jwt_secret.as_ref() {
+        let secret_key = match cfg.jwt_secret.as_ref().map(Secret::expose) {
             None => None,
             Some(s) if s.len() < MIN_JWT_SECRET_BYTES => {
                 return Err(SupabaseConfigError::ShortSecret(s.len()));
@@ -762,22 +749,22 @@ mod tests {
     #[test]
     fn config_errors_name_the_setting() {
         let e = SupabaseProvider::new(SupabaseConfig::default()).unwrap_err();
-        assert!(e.to_string().contains("auth.supabase.url"), "{e}");
+        assert!(e.to_string().starts_with("url"), "{e}");
         let e = SupabaseProvider::new(SupabaseConfig {
             url: Some("https://p.supabase.co".into()),
             ..SupabaseConfig::default()
         })
         .unwrap_err();
-        assert!(e.to_string().contains("auth.supabase.anon_key"), "{e}");
+        assert!(e.to_string().starts_with("anon_key"), "{e}");
         let e =
             SupabaseProvider::new(SupabaseConfig::new("http://p.supabase.co", "k")).unwrap_err();
-        assert!(e.to_string().contains("auth.supabase.url"), "{e}");
+        assert!(e.to_string().starts_with("url"), "{e}");
         let e = SupabaseProvider::new(SupabaseConfig {
             jwt_secret: Some("short".into()),
             ..SupabaseConfig::new("https://p.supabase.co", "k")
         })
         .unwrap_err();
-        assert!(e.to_string().contains("auth.supabase.jwt_secret"), "{e}");
+        assert!(e.to_string().starts_with("jwt_secret"), "{e}");
     }
 
     #[test]
@@ -794,7 +781,7 @@ mod tests {
         }
         .from_env_with(env);
         assert_eq!(c.url.as_deref(), Some("https://cfg.supabase.co"));
-        assert_eq!(c.anon_key.as_deref(), Some("env-anon"));
+        assert_eq!(c.anon_key.as_ref().map(Secret::expose), Some("env-anon"));
         assert_eq!(c.jwt_secret, None);
     }
 

@@ -31,7 +31,6 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use super::clerk::SingleFlightCache;
-use crate::User;
 use crate::cache::{DEFAULT_CAPACITY, DEFAULT_MAX_TTL, VerifiedTokenCache};
 use crate::error::AuthError;
 use crate::idp_http::{IdpClient, IdpClientConfig, IdpError};
@@ -39,7 +38,9 @@ use crate::jwt::{self, ClaimsPolicy, Rejection};
 use crate::keyset::{KeySet, KeySetConfig};
 use crate::pattern::PatternList;
 use crate::provider::AuthProvider;
+use crate::setting::{fill, fill_secret, non_empty, non_empty_secret};
 use crate::verdict::Verdict;
+use crate::{Secret, User};
 
 /// Default WorkOS API base URL.
 pub const DEFAULT_API_BASE: &str = "https://api.workos.com";
@@ -85,7 +86,7 @@ pub struct WorkosConfig {
     /// Provider name (default `workos`).
     pub name: String,
     /// API key (`WORKOS_API_KEY`); needed unless `trust_jwt_claims` with no membership lookups.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// Client id (`WORKOS_CLIENT_ID`); selects the JWKS.
     pub client_id: Option<String>,
     /// Redirect URI (`WORKOS_REDIRECT_URI`); kept for login flows, unused for verification.
@@ -174,7 +175,7 @@ impl std::fmt::Debug for WorkosConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkosConfig")
             .field("name", &self.name)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_key", &self.api_key)
             .field("client_id", &self.client_id)
             .field("redirect_uri", &self.redirect_uri)
             .field("api_base", &self.api_base)
@@ -187,12 +188,6 @@ impl std::fmt::Debug for WorkosConfig {
             .field("require_admin_role", &self.require_admin_role)
             .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
-    }
-}
-
-fn fill(field: &mut Option<String>, lookup: &impl Fn(&str) -> Option<String>, var: &str) {
-    if field.as_deref().is_none_or(str::is_empty) {
-        *field = lookup(var).filter(|v| !v.trim().is_empty());
     }
 }
 
@@ -209,25 +204,25 @@ impl WorkosConfig {
     /// `client_id` from `WORKOS_CLIENT_ID`, `redirect_uri` from `WORKOS_REDIRECT_URI`. Set fields
     /// win; blank variables count as unset.
     pub fn fill_from_env(&mut self, lookup: impl Fn(&str) -> Option<String>) {
-        fill(&mut self.api_key, &lookup, ENV_API_KEY);
-        fill(&mut self.client_id, &lookup, ENV_CLIENT_ID);
-        fill(&mut self.redirect_uri, &lookup, ENV_REDIRECT_URI);
+        fill_secret(&mut self.api_key, &lookup, &[ENV_API_KEY]);
+        fill(&mut self.client_id, &lookup, &[ENV_CLIENT_ID]);
+        fill(&mut self.redirect_uri, &lookup, &[ENV_REDIRECT_URI]);
     }
 }
 
-/// Why a WorkOS provider could not be built. Messages name the setting to fix.
+/// Why a WorkOS provider could not be built. Each message begins with the name of the field at fault, so an application can put its own path (a config key) in front.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkosConfigError {
     /// No client id.
-    #[error("the workos provider needs auth.workos.client_id (or WORKOS_CLIENT_ID)")]
+    #[error("client_id (or WORKOS_CLIENT_ID) is required")]
     MissingClientId,
     /// No API key while API calls are needed.
     #[error(
-        "the workos provider needs auth.workos.api_key (or WORKOS_API_KEY) to read users and memberships; only trust_jwt_claims without fetch_memberships/require_admin_role works without it"
+        "api_key (or WORKOS_API_KEY) is required to read users and memberships; only trust_jwt_claims without fetch_memberships/require_admin_role works without it"
     )]
     MissingApiKey,
     /// A URL setting is unusable (malformed, or plain HTTP without `allow_insecure_http`).
-    #[error("auth.workos.{setting}: {source}")]
+    #[error("{setting}: {source}")]
     Url {
         /// The setting (`jwks_uri`, `api_base`).
         setting: &'static str,
@@ -237,7 +232,7 @@ pub enum WorkosConfigError {
     },
     /// A `jwt_claims` entry with an empty key or path, or the reserved key `memberships`.
     #[error(
-        "auth.workos.jwt_claims: {0:?} needs a non-empty claim path (and `memberships` is reserved for fetch_memberships)"
+        "jwt_claims: {0:?} needs a non-empty claim path (and `memberships` is reserved for fetch_memberships)"
     )]
     BadClaimMapping(String),
 }
@@ -469,10 +464,6 @@ impl std::fmt::Debug for WorkosProvider {
     }
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// The value at a dot-separated path (`a.b.c`) of a JSON object.
 fn at_path<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     let mut parts = path.split('.');
@@ -493,8 +484,8 @@ fn unavailable_authn(e: &IdpError) -> AuthError {
 }
 
 impl WorkosProvider {
-    /// Builds the provider; errors name the setting to fix.
-    pub fn new(mut cfg: WorkosConfig) -> Result<Self, WorkosConfigError> {
+    /// Builds the provider; an error begins with the name of the field to fix.
+    pub fn new(cfg: WorkosConfig) -> Result<Self, WorkosConfigError> {
         let client_id = non_empty(&cfg.client_id)
             .ok_or(WorkosConfigError::MissingClientId)?
             .to_owned();
@@ -526,9 +517,7 @@ impl WorkosProvider {
             });
         }
         let needs_api = !cfg.trust_jwt_claims || cfg.fetch_memberships || cfg.require_admin_role;
-        // Wiped on every return path; the API client keeps its own (wiped) header value.
-        let api_key = Zeroizing::new(cfg.api_key.take());
-        let api = match non_empty(&api_key) {
+        let api = match non_empty_secret(&cfg.api_key) {
             Some(key) => Some(Api {
                 client: client.clone(),
                 base: base.clone(),
@@ -902,13 +891,13 @@ mod tests {
     #[test]
     fn config_errors_name_the_setting() {
         let err = WorkosProvider::new(WorkosConfig::default()).unwrap_err();
-        assert!(err.to_string().contains("auth.workos.client_id"), "{err}");
+        assert!(err.to_string().starts_with("client_id"), "{err}");
         let err = WorkosProvider::new(WorkosConfig {
             client_id: Some("client_1".into()),
             ..WorkosConfig::default()
         })
         .unwrap_err();
-        assert!(err.to_string().contains("auth.workos.api_key"), "{err}");
+        assert!(err.to_string().starts_with("api_key"), "{err}");
         let err = WorkosProvider::new(WorkosConfig {
             client_id: Some("client_1".into()),
             api_key: Some("sk".into()),
@@ -916,7 +905,7 @@ mod tests {
             ..WorkosConfig::default()
         })
         .unwrap_err();
-        assert!(err.to_string().contains("auth.workos.api_base"), "{err}");
+        assert!(err.to_string().starts_with("api_base"), "{err}");
         let err = WorkosProvider::new(WorkosConfig {
             client_id: Some("client_1".into()),
             api_key: Some("sk".into()),
@@ -924,6 +913,6 @@ mod tests {
             ..WorkosConfig::default()
         })
         .unwrap_err();
-        assert!(err.to_string().contains("auth.workos.jwt_claims"), "{err}");
+        assert!(err.to_string().starts_with("jwt_claims"), "{err}");
     }
 }

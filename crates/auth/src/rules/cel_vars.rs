@@ -27,7 +27,7 @@ pub(super) struct CelVars<'v> {
 }
 
 impl<'v> CelVars<'v> {
-    /// The context with `method` and `path`, and `user`/`claims` when asked for: built on
+    /// The context with `method`, `path` and `permission`, and `user`/`claims` when asked for: built on
     /// first use, extended as later conditions need more.
     pub(super) fn ensure<'c>(
         vars: &'c mut Option<CelVars<'v>>,
@@ -39,6 +39,7 @@ impl<'v> CelVars<'v> {
             let mut context = cel::Context::with_env(cel_env());
             context.add_variable_as_val("method", Box::new(CelString::from(ctx.method.as_str())));
             context.add_variable_as_val("path", Box::new(CelString::from(ctx.path)));
+            context.add_variable_as_val("permission", Box::new(CelString::from(ctx.permission)));
             CelVars {
                 context,
                 user: false,
@@ -133,6 +134,7 @@ mod tests {
         let mut context = cel::Context::with_env(cel_env());
         context.add_variable_from_value("method", c.method.as_str().to_owned());
         context.add_variable_from_value("path", c.path.to_owned());
+        context.add_variable_from_value("permission", c.permission.to_owned());
         context.add_variable_from_value("user", value(&c.user.to_json()));
         context.add_variable_from_value("claims", value(&Json::Object((*c.user.claims).clone())));
         context

@@ -186,7 +186,7 @@ impl<'e> Checker<'e> {
             return Some(*ty);
         }
         match name {
-            "method" | "path" => Some(Ty::String),
+            "method" | "path" | "permission" => Some(Ty::String),
             "user" | "claims" => Some(Ty::Map),
             _ => None,
         }

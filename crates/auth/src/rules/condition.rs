@@ -132,7 +132,7 @@ mod tests {
             let msg = e.to_string();
             assert!(msg.contains(&format!("`{name}`")), "{msg}");
             assert!(
-                msg.contains("the variables are user, claims, method and path"),
+                msg.contains("the variables are user, claims, method, path and permission"),
                 "{msg}"
             );
         }

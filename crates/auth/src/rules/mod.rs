@@ -82,6 +82,9 @@ pub struct RuleContext<'a> {
     pub method: &'a Method,
     /// The authenticated user.
     pub user: &'a User,
+    /// The permission the route needs (`agents:execute`; see [`crate::permission`]), or `""`
+    /// when it has none.
+    pub permission: &'a str,
 }
 
 /// Why a rule or condition could not be built.
@@ -97,7 +100,7 @@ pub enum RuleError {
     },
     /// A CEL condition names a variable that does not exist, so it could never evaluate.
     #[error(
-        "CEL condition `{source_text}`: unknown variable `{name}`; the variables are user, claims, method and path"
+        "CEL condition `{source_text}`: unknown variable `{name}`; the variables are user, claims, method, path and permission"
     )]
     UnknownVariable {
         /// The condition as written.

@@ -19,7 +19,12 @@ pub(super) fn user(id: &str, claims: Json) -> User {
 
 /// The context of a request to `path` with `method` by `user`.
 pub(super) fn ctx<'a>(path: &'a str, method: &'a Method, user: &'a User) -> RuleContext<'a> {
-    RuleContext { path, method, user }
+    RuleContext {
+        path,
+        method,
+        user,
+        permission: "",
+    }
 }
 
 /// A method set from names that parse.

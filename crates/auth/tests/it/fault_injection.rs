@@ -914,7 +914,7 @@ async fn firebase_oauth_and_firestore_failures_are_503() {
         let certs_url = certs.certs_url();
         async move {
             let provider = FirebaseProvider::new(FirebaseConfig {
-                service_account: Some(service_account(&h.url("/token"))),
+                service_account: Some(service_account(&h.url("/token")).into()),
                 certs_url: Some(certs_url),
                 firestore_base_url: Some(h.base.clone()),
                 allow_insecure_http: true,
@@ -935,7 +935,7 @@ async fn firebase_oauth_and_firestore_failures_are_503() {
         let (certs_url, token_uri) = (certs.certs_url(), oauth.token_uri());
         async move {
             let provider = FirebaseProvider::new(FirebaseConfig {
-                service_account: Some(service_account(&token_uri)),
+                service_account: Some(service_account(&token_uri).into()),
                 certs_url: Some(certs_url),
                 firestore_base_url: Some(h.base.clone()),
                 allow_insecure_http: true,

@@ -25,6 +25,7 @@ fn flag(method: &str, template: &str, requires_auth: bool) -> RouteFlag {
         template: template.into(),
         pattern: RoutePattern::with_methods(template, &[method]).unwrap(),
         requires_auth,
+        permission: None,
     }
 }
 

@@ -164,18 +164,12 @@ async fn malformed_publishable_key_names_the_setting() {
         ..ClerkConfig::default()
     })
     .unwrap_err();
-    assert!(
-        err.to_string().contains("auth.clerk.publishable_key"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("publishable_key"), "{err}");
     let cfg = ClerkConfig::from_env_with(|k| {
         (k == "CLERK_PUBLISHABLE_KEY").then(|| "pk_live_bm90IGEgaG9zdA==".to_string())
     });
     let err = ClerkProvider::new(cfg).unwrap_err();
-    assert!(
-        err.to_string().contains("auth.clerk.publishable_key"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("publishable_key"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

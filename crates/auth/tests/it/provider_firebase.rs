@@ -72,7 +72,7 @@ impl Google {
 
     fn config(&self) -> FirebaseConfig {
         FirebaseConfig {
-            service_account: Some(self.service_account_json()),
+            service_account: Some(self.service_account_json().into()),
             certs_url: Some(self.certs.certs_url()),
             firestore_base_url: Some(self.firestore.base_url()),
             allow_insecure_http: true,
@@ -439,7 +439,7 @@ async fn token_endpoint_down_or_refusing_is_503() {
     })
     .to_string();
     let p = FirebaseProvider::new(FirebaseConfig {
-        service_account: Some(wrong),
+        service_account: Some(wrong.into()),
         ..g.config()
     })
     .unwrap();
@@ -650,7 +650,7 @@ async fn configuration() {
         ..g.config()
     });
     assert!(matches!(e, FirebaseConfigError::MissingServiceAccount));
-    assert!(e.to_string().contains("auth.firebase.service_account"));
+    assert!(e.to_string().starts_with("service_account"));
     let e = err(FirebaseConfig {
         service_account: Some(
             "{\"type\": \"authorized_user\", \"private_key\": \"x\", \"client_email\": \"y\"}"
@@ -663,10 +663,7 @@ async fn configuration() {
         service_account: Some("{not json".into()),
         ..g.config()
     });
-    assert!(
-        e.to_string().contains("auth.firebase.service_account"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("service_account"), "{e}");
     let no_project = json!({
         "type": "service_account",
         "private_key": fixture("service-account.key"),
@@ -674,7 +671,7 @@ async fn configuration() {
     })
     .to_string();
     let e = err(FirebaseConfig {
-        service_account: Some(no_project),
+        service_account: Some(no_project.into()),
         ..g.config()
     });
     assert!(matches!(e, FirebaseConfigError::MissingProjectId), "{e}");
@@ -686,7 +683,7 @@ async fn configuration() {
     })
     .to_string();
     let e = err(FirebaseConfig {
-        service_account: Some(bad_key),
+        service_account: Some(bad_key.into()),
         ..g.config()
     });
     assert!(e.to_string().contains("private_key"), "{e}");
@@ -694,20 +691,17 @@ async fn configuration() {
         database_id: Some("a/b".into()),
         ..g.config()
     });
-    assert!(e.to_string().contains("auth.firebase.database_id"), "{e}");
+    assert!(e.to_string().starts_with("database_id"), "{e}");
     let e = err(FirebaseConfig {
         allow_insecure_http: false,
         ..g.config()
     });
-    assert!(e.to_string().contains("auth.firebase.certs_url"), "{e}");
+    assert!(e.to_string().starts_with("certs_url"), "{e}");
     let e = err(FirebaseConfig {
         firestore_base_url: Some("http://firestore.example/v1".into()),
         ..g.config()
     });
-    assert!(
-        e.to_string().contains("auth.firebase.firestore_base_url"),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("firestore_base_url"), "{e}");
 
     // No secrets in Debug output, of the config or of the loaded account.
     let cfg = g.config();

@@ -603,11 +603,11 @@ fn config_from_env_and_errors() {
         ..SupabaseConfig::new("https://abc.supabase.co", "anon")
     })
     .unwrap_err();
-    assert!(e.to_string().contains("auth.supabase.jwt_secret"), "{e}");
+    assert!(e.to_string().starts_with("jwt_secret"), "{e}");
     // Plain HTTP only to loopback, and only when allowed.
     let e =
         SupabaseProvider::new(SupabaseConfig::new("http://127.0.0.1:54321", "anon")).unwrap_err();
-    assert!(e.to_string().contains("auth.supabase.url"), "{e}");
+    assert!(e.to_string().starts_with("url"), "{e}");
     let e = SupabaseProvider::new(SupabaseConfig {
         allow_insecure_http: true,
         ..SupabaseConfig::new("http://abc.supabase.co", "anon")
@@ -620,5 +620,5 @@ fn config_from_env_and_errors() {
         ..SupabaseConfig::new("https://abc.supabase.co", "anon")
     })
     .unwrap_err();
-    assert!(e.to_string().contains("auth.supabase.jwks_uri"), "{e}");
+    assert!(e.to_string().starts_with("jwks_uri"), "{e}");
 }

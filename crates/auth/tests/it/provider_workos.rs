@@ -172,13 +172,13 @@ fn config_from_env_and_errors() {
         ..WorkosConfig::default()
     })
     .unwrap_err();
-    assert!(err.to_string().contains("auth.workos.api_key"), "{err}");
+    assert!(err.to_string().starts_with("api_key"), "{err}");
     let err = WorkosProvider::new(WorkosConfig {
         api_key: Some(API_KEY.into()),
         ..WorkosConfig::default()
     })
     .unwrap_err();
-    assert!(err.to_string().contains("auth.workos.client_id"), "{err}");
+    assert!(err.to_string().starts_with("client_id"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ fn decide(rules: &Rules, method: &Method, path: &str, u: &User) -> Option<(usize
         path,
         method,
         user: u,
+        permission: "",
     })
 }
 
@@ -94,7 +95,7 @@ fn undeclared_variable_is_refused_when_rules_are_built() {
     assert!(msg.starts_with("rules[1]: "), "{msg}");
     assert!(msg.contains("unknown variable `claimz`"), "{msg}");
     assert!(
-        msg.contains("the variables are user, claims, method and path"),
+        msg.contains("the variables are user, claims, method, path and permission"),
         "{msg}"
     );
 
@@ -170,7 +171,8 @@ fn deny_rule_with_failing_condition_denies_despite_a_later_catch_all() {
     assert!(!r.evaluate(&RuleContext {
         path: "/api/x",
         method: &g,
-        user: &lacking
+        user: &lacking,
+        permission: "",
     }));
     // `config check`'s lint names that rule and claim.
     assert_eq!(
@@ -221,6 +223,7 @@ fn non_bool_results_deny_on_deny_rules_and_skip_allow_rules() {
                 path: "/",
                 method: &g,
                 user: &u,
+                permission: "",
             })
             .unwrap_err();
         assert!(matches!(err, ConditionError::NotBool(_)), "{src}: {err:?}");
@@ -419,7 +422,7 @@ mod generated {
             let lower = Method::from_bytes(b"get").unwrap();
             for u in &users() {
                 for method in [&Method::GET, &lower] {
-                    let ctx = RuleContext { path: "/api/x", method, user: u };
+                    let ctx = RuleContext { path: "/api/x", method, user: u, permission: "" };
                     let verdict = cond.try_evaluate(&ctx);
                     prop_assert_eq!(deny.evaluate(&ctx), verdict == Ok(false), "{}", src);
                     prop_assert_eq!(allow.evaluate(&ctx), verdict == Ok(true), "{}", src);

@@ -183,6 +183,83 @@ fn token_sign_then_verify_accepts() {
 }
 
 #[test]
+fn token_verify_prints_the_roles_and_permissions_a_token_resolves_to() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mastra.toml"),
+        format!(
+            "[auth]\nprovider = \"jwt\"\n[auth.jwt]\nsecret = \"{SECRET}\"\n\
+             [auth.rbac]\npermissions_claim = \"permissions\"\n[auth.rbac.roles]\n\
+             member = [\"*:read\", \"agents:execute\"]\n_default = [\"agents:read\"]\n"
+        ),
+    )
+    .unwrap();
+    let sign = |claims: &[&str]| {
+        let mut args = vec!["token", "sign", "--secret", SECRET, "--sub", "bob"];
+        for c in claims {
+            args.extend(["--claim", c]);
+        }
+        let (code, token, err) = mastra(dir.path(), &args);
+        assert_eq!(code, 0, "{err}");
+        token.trim().to_owned()
+    };
+    let member = sign(&["roles=member", "permissions=tools:execute"]);
+    let (code, out, _) = mastra(dir.path(), &["token", "verify", &member]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("        roles: member\n"), "{out}");
+    assert!(
+        out.contains("        permissions: *:read, agents:execute, tools:execute\n"),
+        "{out}"
+    );
+    let nobody = sign(&[]);
+    let (code, out, _) = mastra(dir.path(), &["token", "verify", &nobody]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("        roles: (none)\n"), "{out}");
+    assert!(out.contains("        permissions: agents:read\n"), "{out}");
+}
+
+#[test]
+fn config_check_lints_roles_and_permissions_no_route_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("mastra.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[auth]\nprovider = \"jwt\"\n[auth.jwt]\nsecret = \"{SECRET}\"\n\
+             [auth.rbac.roles]\nadmin = [\"*\"]\n\
+             member = [\"agents:read\", \"agnets:execute\"]\n\
+             ghost = [\"memroy:read\"]\nempty = []\n\
+             [[api_routes]]\nmethod = \"GET\"\npath = \"/reports\"\n\
+             permission = \"reports:export\"\njson = 1\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = mastra(
+        dir.path(),
+        &["config", "check", "--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}");
+    let needed =
+        "(the routes need agents:execute, agents:read, reports:export, tools:execute, tools:read)";
+    assert!(
+        out.contains(&format!(
+            "warning: auth.rbac.roles.member: no route needs `agnets:execute` {needed}\n"
+        )),
+        "{out}"
+    );
+    for role in ["ghost", "empty"] {
+        assert!(
+            out.contains(&format!(
+                "warning: auth.rbac.roles.{role} grants nothing any route needs"
+            )),
+            "{role}: {out}"
+        );
+    }
+    assert!(!out.contains("roles.admin"), "{out}");
+    assert!(!out.contains("`agents:read`"), "{out}");
+}
+
+#[test]
 fn token_verify_explains_rejections() {
     let dir = tempfile::tempdir().unwrap();
     let (_, expired, _) = mastra(

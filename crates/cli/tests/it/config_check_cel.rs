@@ -60,7 +60,7 @@ fn config_check_reports_an_undeclared_variable_as_invalid() {
     assert!(out.contains("rules[1]"), "the rule's index: {out}");
     assert!(out.contains("unknown variable `claimz`"), "{out}");
     assert!(
-        out.contains("the variables are user, claims, method and path"),
+        out.contains("the variables are user, claims, method, path and permission"),
         "{out}"
     );
     assert!(!out.contains(SECRET), "{out}");

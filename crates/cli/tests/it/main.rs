@@ -8,6 +8,7 @@ mod cli;
 mod config_check_cel;
 mod first_hour;
 mod js_client;
+mod js_client_fga;
 mod secrets_hygiene;
 mod shutdown;
 mod soak_short;

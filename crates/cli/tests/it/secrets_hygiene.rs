@@ -575,7 +575,7 @@ fn debug_of_every_config_type_and_provider_redacts_secrets() {
         ..SupabaseConfig::new("https://p.supabase.co", SUPA_ANON)
     };
     let firebase_cfg = FirebaseConfig {
-        service_account: Some(sa_json.clone()),
+        service_account: Some(sa_json.clone().into()),
         ..FirebaseConfig::default()
     };
     let printed = [

@@ -3,27 +3,50 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
+use mastra_auth::AuthUser;
 use mastra_core::{AgentError, AgentEvent, Registry};
 use serde_json::{Map, Value};
 
 use super::ApiError;
 use super::body::{agent_request, json_object};
+use super::list_filter::{ListFilter, visible};
 use super::wire::{self, SSE_DONE, StreamEncoder, sse_frame};
 
 /// `GET /agents`: object keyed by agent id.
-pub(super) async fn list(State(reg): State<Arc<Registry>>) -> axum::Json<Value> {
-    let map: Map<String, Value> = reg
+pub(super) async fn list(
+    State(reg): State<Arc<Registry>>,
+    filter: Option<Extension<ListFilter>>,
+    user: Option<AuthUser>,
+) -> Result<axum::Json<Value>, Response> {
+    let items = reg
         .agents
-        .iter()
-        .map(|(id, a)| (id.clone(), wire::agent_list_entry(a)))
+        .keys()
+        .map(|id| (id.as_str(), id.as_str()))
         .collect();
-    axum::Json(Value::Object(map))
+    let keep = visible(
+        filter.as_deref(),
+        user.as_ref().map(|u| &u.0),
+        "agents:read",
+        "agent",
+        items,
+    )
+    .await?;
+    let map: Map<String, Value> = keep
+        .into_iter()
+        .filter_map(|id| {
+            reg.agents
+                .get(id)
+                .map(|a| (id.to_owned(), wire::agent_list_entry(a)))
+        })
+        .collect();
+    Ok(axum::Json(Value::Object(map)))
 }
 
 /// Every agent's `GET /agents/{agentId}` body, serialized once: agents do not change after

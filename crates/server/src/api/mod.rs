@@ -11,8 +11,11 @@
 
 mod agents;
 mod body;
+mod list_filter;
 mod tools;
 pub mod wire;
+
+pub use list_filter::ListFilter;
 
 use std::sync::Arc;
 
@@ -23,6 +26,21 @@ use axum::routing::{get, post};
 use mastra_core::Registry;
 use serde::Serialize;
 use serde_json::json;
+
+/// Every route of [`router`], as `(method, template under the API prefix)`: the list
+/// `mastra config check` derives route permissions from. A test checks that the router serves
+/// each of them on exactly that template.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/agents"),
+    ("GET", "/agents/{agentId}"),
+    ("POST", "/agents/{agentId}/generate"),
+    ("POST", "/agents/{agentId}/stream"),
+    ("GET", "/agents/{agentId}/tools/{toolId}"),
+    ("POST", "/agents/{agentId}/tools/{toolId}/execute"),
+    ("GET", "/tools"),
+    ("GET", "/tools/{toolId}"),
+    ("POST", "/tools/{toolId}/execute"),
+];
 
 /// The agents + tools API with its state applied; mount it with `nest("/api", ...)`.
 pub fn router(registry: Arc<Registry>) -> Router {
@@ -124,5 +142,49 @@ impl IntoResponse for ApiError {
             other => json!({"error": other.to_string()}),
         };
         (status, axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::{MatchedPath, Request};
+    use axum::middleware::{self, Next};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn echo_matched(req: Request, next: Next) -> Response {
+        let matched = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        let mut res = next.run(req).await;
+        if let Ok(v) = matched.parse() {
+            res.headers_mut().insert("x-matched", v);
+        }
+        res
+    }
+
+    #[tokio::test]
+    async fn the_router_serves_every_listed_route_on_its_template() {
+        let app = router(Arc::new(Registry::demo())).route_layer(middleware::from_fn(echo_matched));
+        for (method, template) in ROUTES {
+            // `{agentId}` -> `agentId1`: any value routes to the template.
+            let path = template.replace(['{', '}'], "").replace("Id", "Id1");
+            let req = Request::builder()
+                .method(*method)
+                .uri(&path)
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .expect("request");
+            let res = app.clone().oneshot(req).await.expect("infallible");
+            assert_eq!(
+                res.headers().get("x-matched").and_then(|v| v.to_str().ok()),
+                Some(*template),
+                "{method} {path}"
+            );
+        }
     }
 }

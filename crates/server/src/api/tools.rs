@@ -2,23 +2,45 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use axum::response::Response;
+use mastra_auth::AuthUser;
 use mastra_core::{Registry, Tool, ToolError};
 use serde_json::{Map, Value};
 
 use super::body::json_object;
+use super::list_filter::{ListFilter, visible};
 use super::{ApiError, Issue, wire};
 
 /// `GET /tools`: object keyed by tool key.
-pub(super) async fn list(State(reg): State<Arc<Registry>>) -> axum::Json<Value> {
-    let map: Map<String, Value> = reg
-        .all_tools()
-        .iter()
-        .map(|(k, t)| (k.clone(), wire::tool_json(t.as_ref())))
+pub(super) async fn list(
+    State(reg): State<Arc<Registry>>,
+    filter: Option<Extension<ListFilter>>,
+    user: Option<AuthUser>,
+) -> Result<axum::Json<Value>, Response> {
+    let tools = reg.all_tools();
+    // Tools are resources by id (`tool:get-weather`), listed by key.
+    let items = tools.iter().map(|(k, t)| (k.as_str(), t.id())).collect();
+    let keep = visible(
+        filter.as_deref(),
+        user.as_ref().map(|u| &u.0),
+        "tools:read",
+        "tool",
+        items,
+    )
+    .await?;
+    let map: Map<String, Value> = keep
+        .into_iter()
+        .filter_map(|k| {
+            tools
+                .get(k)
+                .map(|t| (k.to_owned(), wire::tool_json(t.as_ref())))
+        })
         .collect();
-    axum::Json(Value::Object(map))
+    Ok(axum::Json(Value::Object(map)))
 }
 
 /// `GET /tools/{toolId}` (by id or key).

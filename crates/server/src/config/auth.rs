@@ -8,10 +8,11 @@ use std::fmt;
 use mastra_auth::providers::{
     Auth0Config, ClerkConfig, FirebaseConfig, JwksConfig, OidcConfig, SupabaseConfig, WorkosConfig,
 };
+use mastra_auth::rbac::RbacConfig;
 use serde::{Deserialize, Serialize};
 
 use super::units::de_bool;
-use super::{ConfigError, JwtConfig, Secret};
+use super::{ConfigError, FgaConfig, JwtConfig, Secret, SessionConfig, SsoConfig};
 
 /// `[auth]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -48,6 +49,14 @@ pub struct AuthConfig {
     pub supabase: Option<SupabaseConfig>,
     /// `[auth.workos]` (`WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, `WORKOS_REDIRECT_URI`).
     pub workos: Option<WorkosConfig>,
+    /// `[auth.rbac]`: role-based access control; off when absent.
+    pub rbac: Option<RbacConfig>,
+    /// `[auth.fga]`: fine-grained authorization; off when absent.
+    pub fga: Option<FgaConfig>,
+    /// `[auth.session]`: the sealed session cookie of browser sign-in.
+    pub session: Option<SessionConfig>,
+    /// `[auth.sso]`: browser sign-in at the identity provider.
+    pub sso: Option<SsoConfig>,
 }
 
 impl AuthConfig {
@@ -98,6 +107,25 @@ impl AuthConfig {
                 .map(|c| c.providers.as_slice())
                 .unwrap_or(&[]);
             validate_composite(members, origin)?;
+        }
+        if let Some(session) = &self.session {
+            session.validate(origin)?;
+        }
+        if let Some(sso) = &self.sso {
+            if !matches!(
+                self.provider,
+                AuthProviderKind::Oidc | AuthProviderKind::Auth0 | AuthProviderKind::Workos
+            ) {
+                return Err(ConfigError::invalid(
+                    origin,
+                    "auth.sso",
+                    format!(
+                        "browser sign-in needs provider \"oidc\", \"auth0\" or \"workos\", not \"{}\"",
+                        self.provider
+                    ),
+                ));
+            }
+            sso.validate(origin)?;
         }
         if let Some(jwt) = &self.jwt {
             if !self.uses(AuthProviderKind::Jwt) {
@@ -188,6 +216,10 @@ impl Default for AuthConfig {
             firebase: None,
             supabase: None,
             workos: None,
+            rbac: None,
+            fga: None,
+            session: None,
+            sso: None,
         }
     }
 }
@@ -351,11 +383,20 @@ require_admin_role = true
 
         let clerk = a.clerk.as_ref().expect("clerk");
         assert_eq!(clerk.authorized_parties, vec!["https://app.example"]);
-        assert_eq!(clerk.secret_key.as_deref(), Some("sk"));
+        assert_eq!(
+            clerk.secret_key.as_ref().map(crate::config::Secret::expose),
+            Some("sk")
+        );
         assert_eq!(clerk.organization_slug.as_deref(), Some("acme"));
 
         let firebase = a.firebase.as_ref().expect("firebase");
-        assert_eq!(firebase.service_account.as_deref(), Some("/sa.json"));
+        assert_eq!(
+            firebase
+                .service_account
+                .as_ref()
+                .map(crate::config::Secret::expose),
+            Some("/sa.json")
+        );
         let supabase = a.supabase.as_ref().expect("supabase");
         assert!(supabase.verify_locally_with_jwks);
         assert_eq!(supabase.cache_ttl, Duration::from_secs(30));

@@ -11,8 +11,8 @@
 //!
 //! One module per table: `server` (`[server]`), `cors`, `tls`, `auth` (`[auth]` and the
 //! identity-provider tables, which are the auth crate's config types), `jwt` (`[auth.jwt]`),
-//! `routes` (`[[api_routes]]`), `agents` (`[[agents]]`), `ui` (`[ui]`). Each checks its own
-//! values.
+//! `signin` (`[auth.session]`, `[auth.sso]`), `routes` (`[[api_routes]]`), `agents` (`[[agents]]`),
+//! `ui` (`[ui]`). Each checks its own values.
 //!
 //! [`Config::fill_from_env`] then fills provider fields left unset (the JWT secret) from the
 //! documented environment variables; the identity providers' variables are read when the
@@ -23,11 +23,13 @@ mod auth;
 mod cors;
 mod env;
 mod error;
+mod fga;
 mod jwt;
 mod load;
 mod routes;
-mod secret;
+
 mod server;
+mod signin;
 mod tls;
 mod ui;
 mod units;
@@ -38,12 +40,14 @@ pub use agents::AgentConfig;
 pub use auth::{ApiKeyEntry, ApiKeysConfig, AuthConfig, AuthProviderKind, CompositeConfig};
 pub use cors::{CorsConfig, CorsOrigin};
 pub use error::ConfigError;
+pub use fga::{FgaConfig, FgaProviderKind};
 pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
+pub use mastra_auth::Secret;
 pub use routes::{
     ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RESERVED_TREES, RouteAction, RouteError, RouteSet,
 };
-pub use secret::Secret;
 pub use server::ServerConfig;
+pub use signin::{DEFAULT_SESSION_COOKIE, SESSION_SECRET_ENV, SessionConfig, SsoConfig, is_origin};
 pub use tls::TlsConfig;
 pub use ui::UiConfig;
 pub use units::{ByteSize, parse_byte_size, parse_duration};

@@ -131,6 +131,8 @@ pub struct ApiRouteConfig {
     pub path: String,
     /// Whether the auth layer requires a verified user (default true).
     pub requires_auth: bool,
+    /// The permission the route needs under `[auth.rbac]`, instead of the derived one.
+    pub permission: Option<String>,
     /// The answer: fixed JSON or reverse proxy.
     pub action: RouteAction,
 }
@@ -142,6 +144,8 @@ struct RawApiRoute {
     path: String,
     #[serde(default = "yes", deserialize_with = "de_bool")]
     requires_auth: bool,
+    #[serde(default)]
+    permission: Option<String>,
     #[serde(default)]
     json: Option<toml::Value>,
     #[serde(default)]
@@ -207,10 +211,14 @@ impl TryFrom<RawApiRoute> for ApiRouteConfig {
                 }
             }
         };
+        if let Some(p) = &raw.permission {
+            mastra_auth::permission::validate(p).map_err(|e| format!("`permission`: {e}"))?;
+        }
         Ok(ApiRouteConfig {
             method: raw.method,
             path: raw.path,
             requires_auth: raw.requires_auth,
+            permission: raw.permission,
             action,
         })
     }
@@ -279,6 +287,9 @@ pub enum RouteError {
         /// The configured API prefix.
         prefix: String,
     },
+    /// The route's permission is not `resource:action[:id]`.
+    #[error("permission: {0}")]
+    Permission(#[from] mastra_auth::permission::PermissionError),
     /// The path is one the server serves itself ([`RESERVED_PATHS`], [`RESERVED_TREES`]).
     #[error("`{path}` is served by the server itself: choose another path")]
     Reserved {

@@ -426,6 +426,7 @@ mod tests {
             method,
             path: path.to_string(),
             requires_auth,
+            permission: None,
             action: RouteAction::Json {
                 status: StatusCode::OK,
                 body: serde_json::json!({}),

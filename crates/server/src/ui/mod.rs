@@ -83,6 +83,8 @@ pub fn route_flags() -> Vec<RouteFlag> {
                 template: template.to_string(),
                 pattern: RoutePattern { path, methods },
                 requires_auth: false,
+                // Public: no permission is ever asked for.
+                permission: None,
             })
         })
         .collect()

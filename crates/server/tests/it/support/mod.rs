@@ -1,6 +1,9 @@
 //! Helpers shared by the black-box tests of this crate.
 
+pub mod browser;
+pub mod oidc_op;
 pub mod raw_http;
+pub mod workos_fake;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
