@@ -1,11 +1,16 @@
 //! The built-in page (`[ui]`) driven in headless Chromium over WebDriver, against the real
-//! `mastra` binary: the agent list, a message sent with the keyboard, the answer rendered as it
-//! streams; on a server whose API needs credentials it cannot get in a browser, the page saying
-//! so; and, when the agent's model is down, the failure shown, never silent.
+//! `mastra` binary:
+//! - with browser sign-in at a certified OpenID provider (`tests/oidc-provider`): the sign-in
+//!   button, the provider's login and consent forms, back on the page with the user's name, the
+//!   agent list, a message and its streamed answer, sign-out;
+//! - with auth off: the agent list, a message sent with the keyboard, the answer rendered delta
+//!   by delta; on a server whose API needs credentials it cannot get in a browser, the page
+//!   saying so; and, when the agent's model is down, the failure shown, never silent.
 //!
-//! Needs Debian's `chromium` and `chromium-driver` (`bash scripts/test.sh` installs them when
-//! missing); without them the test fails with the install command, never skips. The signed-in
-//! chat is saved as `target/test-artifacts/ui-chat.png`, the failed answer as `ui-error.png`.
+//! Needs Debian's `chromium` and `chromium-driver`, Node and the provider's npm packages
+//! (`bash scripts/test.sh` installs them when missing); without them the tests fail with the
+//! install command, never skip. Screenshots go to `target/test-artifacts/`: the signed-in chat
+//! `ui-chat.png`, the chat with auth off `ui-chat-no-auth.png`, the failed answer `ui-error.png`.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -271,15 +276,22 @@ async fn chat_in_headless_chromium() {
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver_url, profile.path()).await;
 
-    // The steps run in their own task, so that a failed assertion (a panic) still reaches the
-    // session's close below and no Chromium outlives the test.
     let session = c.clone();
     let bases = [open.base.clone(), closed.base.clone(), broken.base.clone()];
-    let steps = tokio::spawn(async move {
+    run_then_close(c, async move {
         let [open, closed, broken] = &bases;
         drive(&session, open, closed, broken).await
-    });
-    let outcome = steps.await;
+    })
+    .await;
+}
+
+/// Runs `steps` in their own task, so that a failed assertion (a panic) still reaches the
+/// session's close and no Chromium outlives the test; then fails as the steps did.
+async fn run_then_close(
+    c: Client,
+    steps: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+) {
+    let outcome = tokio::spawn(steps).await;
     let _ = c.close().await;
     match outcome {
         Ok(result) => result.unwrap_or_else(|e| panic!("{e}")),
@@ -367,10 +379,11 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
         .await
         .map_err(|e| format!("screenshot: {e}"))?;
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
-    let path = artifact("ui-chat.png");
+    let path = artifact("ui-chat-no-auth.png");
     std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
 
-    // The API needs a token, and the server offers no browser sign-in: the page says so.
+    // The API needs a token, and the server offers no browser sign-in (its capabilities say
+    // so): the page explains it.
     c.goto(&format!("{closed}/ui/"))
         .await
         .map_err(|e| format!("open the closed page: {e}"))?;
@@ -381,11 +394,7 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
     )
     .await;
     let text = text.as_str().unwrap_or_default();
-    assert!(
-        text.contains("offers no sign-in in the browser")
-            && text.contains("Authentication required"),
-        "{text}"
-    );
+    assert!(text.contains("offers no sign-in in the browser"), "{text}");
     assert_eq!(text_of(c, "#workspace").await, "", "no agents shown");
     assert_eq!(
         text_of(c, "#error").await,
@@ -433,5 +442,236 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
     let path = artifact("ui-error.png");
     std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
     assert_eq!(text_of(c, "#sign-in-button").await, "", "no sign-in button");
+    Ok(())
+}
+
+/// The OpenID provider of `tests/oidc-provider` (`oidc-provider` from npm, with its built-in
+/// development login and consent forms), killed when dropped.
+struct Provider {
+    _process: Running,
+    issuer: String,
+    resource: String,
+    clients: Value,
+}
+
+/// Starts the provider with browser clients allowed to redirect to `redirect_uri`.
+fn oidc_provider(redirect_uri: &str) -> Provider {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oidc-provider");
+    assert!(
+        dir.join("node_modules/oidc-provider/package.json")
+            .is_file(),
+        "the oidc-provider harness is not installed in {}: run: npm ci --prefix tests/oidc-provider  (or: bash scripts/test.sh)",
+        dir.display()
+    );
+    let mut child = Command::new("node")
+        .arg("server.js")
+        .current_dir(&dir)
+        .env("REDIRECT_URIS", redirect_uri)
+        // It exits when its stdin closes: with the test.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run `node` ({e}): install Node 20+"));
+    let stdout = child.stdout.take().expect("stdout");
+    let process = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("oidc-provider printed its ready line");
+    let ready: Value = serde_json::from_str(&line).expect("the ready line is JSON");
+    Provider {
+        _process: process,
+        issuer: ready["issuer"].as_str().expect("issuer").to_owned(),
+        resource: ready["resource"].as_str().expect("resource").to_owned(),
+        clients: ready["clients"].clone(),
+    }
+}
+
+const SESSION_SECRET: &str = "ui-browser-session-secret-0123456789abcdef0123";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_chat_sign_out_in_headless_chromium() {
+    // The provider must know the callback URL before the server starts: pick the port first.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let op = oidc_provider(&format!("{base}/api/auth/sso/callback"));
+    let config = format!(
+        r#"
+[server]
+request_logs = false
+
+[auth]
+provider = "oidc"
+
+[auth.oidc]
+issuer = "{issuer}"
+audience = "{resource}"
+allow_insecure_http = true
+
+[auth.session]
+secrets = ["{SESSION_SECRET}"]
+
+[auth.sso]
+client_id = "e2e-web"
+client_secret = "{secret}"
+scopes = ["openid", "profile", "email", "offline_access", "api:read"]
+audience = "{resource}"
+
+[ui]
+enabled = true
+
+[[agents]]
+id = "echoAgent"
+name = "Echo Agent"
+description = "Repeats what you say (offline echo model)"
+instructions = "Repeat the message."
+model = "builtin/echo"
+"#,
+        issuer = op.issuer,
+        resource = op.resource,
+        secret = op.clients["e2e-web"].as_str().expect("e2e-web secret"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_on(dir.path(), "signin.toml", &config, port, &[]);
+    assert_eq!(served.base, base);
+    let (_driver, driver_url) = chromedriver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver_url, profile.path()).await;
+    let session = c.clone();
+    let issuer = op.issuer.clone();
+    run_then_close(
+        c,
+        async move { sign_in_steps(&session, &base, &issuer).await },
+    )
+    .await;
+}
+
+async fn sign_in_steps(c: &Client, base: &str, issuer: &str) -> Result<(), String> {
+    let page = format!("{base}/ui/");
+    c.goto(&page)
+        .await
+        .map_err(|e| format!("open the page: {e}"))?;
+    wait_until(
+        c,
+        "the sign-in button",
+        "const b = document.getElementById('sign-in-button'); return b.offsetParent !== null;",
+    )
+    .await;
+    assert_eq!(
+        text_of(c, "#workspace").await,
+        "",
+        "no agents before sign-in"
+    );
+    c.find(Locator::Id("sign-in-button"))
+        .await
+        .map_err(|e| format!("find the sign-in button: {e}"))?
+        .click()
+        .await
+        .map_err(|e| format!("click sign in: {e}"))?;
+
+    // The provider's development forms: any login name, any password, then consent.
+    let mut signed_in = false;
+    for _ in 0..6 {
+        let url = c.current_url().await.map_err(|e| e.to_string())?;
+        if url.as_str().starts_with(&page) {
+            signed_in = true;
+            break;
+        }
+        if !url.as_str().starts_with(issuer) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        if let Ok(login) = c.find(Locator::Css("input[name=login]")).await {
+            login.send_keys("ada").await.map_err(|e| e.to_string())?;
+            c.find(Locator::Css("input[name=password]"))
+                .await
+                .map_err(|e| e.to_string())?
+                .send_keys("any password")
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        c.find(Locator::Css("button[type=submit]"))
+            .await
+            .map_err(|e| format!("the provider's form at {url}: {e}"))?
+            .click()
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(signed_in, "back on the page after the provider's forms");
+
+    let name = wait_until(
+        c,
+        "the signed-in user's name",
+        "const n = document.getElementById('user-name'); return n.offsetParent !== null ? n.innerText : null;",
+    )
+    .await;
+    assert_eq!(name, json!("User ada"));
+    wait_until(
+        c,
+        "the agent list",
+        "return document.querySelector('input[name=agent][value=echoAgent]:checked');",
+    )
+    .await;
+    let message = "hello after signing in";
+    c.find(Locator::Id("message"))
+        .await
+        .map_err(|e| format!("find the message box: {e}"))?
+        .send_keys(&format!("{message}\u{E007}"))
+        .await
+        .map_err(|e| format!("type the message: {e}"))?;
+    let answer = wait_until(
+        c,
+        "the streamed answer",
+        "const m = document.querySelector('.message.assistant'); \
+         return m && !m.hasAttribute('aria-busy') ? m.querySelector('.text').innerText : null;",
+    )
+    .await;
+    assert_eq!(answer, json!(format!("Echo: {message}")));
+    assert_eq!(text_of(c, "#error").await, "", "no error after the answer");
+    let png = c
+        .screenshot()
+        .await
+        .map_err(|e| format!("screenshot: {e}"))?;
+    let path = artifact("ui-chat.png");
+    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
+
+    // Sign out: the session cookie is gone (the page may first visit the provider's logout).
+    c.find(Locator::Id("sign-out"))
+        .await
+        .map_err(|e| format!("find sign out: {e}"))?
+        .click()
+        .await
+        .map_err(|e| format!("click sign out: {e}"))?;
+    wait_until(
+        c,
+        "leaving the signed-in page",
+        "const b = document.getElementById('sign-in-button'); \
+         return !document.getElementById('workspace') || (b && b.offsetParent !== null);",
+    )
+    .await;
+    c.goto(&page)
+        .await
+        .map_err(|e| format!("reopen the page: {e}"))?;
+    wait_until(
+        c,
+        "the sign-in button after signing out",
+        "const b = document.getElementById('sign-in-button'); return b.offsetParent !== null;",
+    )
+    .await;
+    assert_eq!(
+        text_of(c, "#account").await,
+        "",
+        "no account after sign-out"
+    );
     Ok(())
 }
