@@ -200,23 +200,66 @@ fn artifact(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-const OPEN_CONFIG: &str = r#"
-[server]
-request_logs = false
+/// Saves a PNG screenshot of the page as the artifact `name`.
+async fn save_screenshot(c: &Client, name: &str) -> Result<(), String> {
+    let png = c
+        .screenshot()
+        .await
+        .map_err(|e| format!("screenshot: {e}"))?;
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
+    let path = artifact(name);
+    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))
+}
 
-[auth]
-provider = "none"
+/// Types `text` into the message box and presses Enter (the keyboard path).
+async fn send_message(c: &Client, text: &str) -> Result<(), String> {
+    c.find(Locator::Id("message"))
+        .await
+        .map_err(|e| format!("find the message box: {e}"))?
+        .send_keys(&format!("{text}\u{E007}"))
+        .await
+        .map_err(|e| format!("type the message: {e}"))
+}
 
-[ui]
-enabled = true
+/// The text of the first answer once it has finished streaming.
+async fn finished_answer(c: &Client) -> Value {
+    wait_until(
+        c,
+        "the streamed answer",
+        "const m = document.querySelector('.message.assistant'); \
+         return m && !m.hasAttribute('aria-busy') ? m.querySelector('.text').innerText : null;",
+    )
+    .await
+}
 
+/// Waits until the sign-in button is visible.
+async fn sign_in_button_shown(c: &Client, what: &str) {
+    wait_until(
+        c,
+        what,
+        "const b = document.getElementById('sign-in-button'); return b.offsetParent !== null;",
+    )
+    .await;
+}
+
+/// A config with the page on: `auth` (the `[auth]` tables) and `agents` (`[[agents]]` tables).
+fn page_config(auth: &str, agents: &str) -> String {
+    format!("[server]\nrequest_logs = false\n\n{auth}\n[ui]\nenabled = true\n\n{agents}")
+}
+
+const NO_AUTH: &str = "[auth]\nprovider = \"none\"\n";
+
+/// The offline echo model's agent, as `[[agents]]`.
+const ECHO_AGENT: &str = r#"
 [[agents]]
 id = "echoAgent"
 name = "Echo Agent"
 description = "Repeats what you say (offline echo model)"
 instructions = "Repeat the message."
 model = "builtin/echo"
+"#;
 
+const HELPER_AGENT: &str = r#"
 [[agents]]
 id = "helperAgent"
 name = "Helper Agent"
@@ -225,30 +268,15 @@ instructions = "Help."
 model = "builtin/echo"
 "#;
 
-const CLOSED_CONFIG: &str = r#"
-[server]
-request_logs = false
-
+const JWT_AUTH: &str = r#"
 [auth]
 provider = "jwt"
-
 [auth.jwt]
 secret = "ui-browser-secret-0123456789abcdef0123456789"
-
-[ui]
-enabled = true
 "#;
 
-const BROKEN_CONFIG: &str = r#"
-[server]
-request_logs = false
-
-[auth]
-provider = "none"
-
-[ui]
-enabled = true
-
+/// An agent whose model endpoint is `OPENAI_BASE_URL`.
+const DOWN_AGENT: &str = r#"
 [[agents]]
 id = "downAgent"
 name = "Down Agent"
@@ -259,8 +287,9 @@ model = "openai/gpt-4o-mini"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chat_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let open = serve(dir.path(), "open.toml", OPEN_CONFIG, &[]);
-    let closed = serve(dir.path(), "closed.toml", CLOSED_CONFIG, &[]);
+    let open_config = page_config(NO_AUTH, &format!("{ECHO_AGENT}{HELPER_AGENT}"));
+    let open = serve(dir.path(), "open.toml", &open_config, &[]);
+    let closed = serve(dir.path(), "closed.toml", &page_config(JWT_AUTH, ""), &[]);
     // A model endpoint nobody listens on: every answer fails.
     let unused = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -269,7 +298,7 @@ async fn chat_in_headless_chromium() {
     let broken = serve(
         dir.path(),
         "broken.toml",
-        BROKEN_CONFIG,
+        &page_config(NO_AUTH, DOWN_AGENT),
         &[("OPENAI_BASE_URL", down.as_str())],
     );
     let (_driver, driver_url) = chromedriver().await;
@@ -337,20 +366,8 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
     .await
     .map_err(|e| format!("observe the messages: {e}"))?;
     let message = "hello from a headless browser";
-    let box_ = c
-        .find(Locator::Id("message"))
-        .await
-        .map_err(|e| format!("find the message box: {e}"))?;
-    box_.send_keys(&format!("{message}\u{E007}"))
-        .await
-        .map_err(|e| format!("type the message: {e}"))?;
-    let answer = wait_until(
-        c,
-        "the streamed answer",
-        "const m = document.querySelector('.message.assistant'); \
-         return m && !m.hasAttribute('aria-busy') ? m.querySelector('.text').innerText : null;",
-    )
-    .await;
+    send_message(c, message).await?;
+    let answer = finished_answer(c).await;
     assert_eq!(answer, json!(format!("Echo: {message}")));
     assert_eq!(
         text_of(c, ".message.user .text").await,
@@ -374,13 +391,7 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
         .map_err(|e| format!("read the focus: {e}"))?;
     assert_eq!(focused, json!("message"), "focus back in the message box");
 
-    let png = c
-        .screenshot()
-        .await
-        .map_err(|e| format!("screenshot: {e}"))?;
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG screenshot");
-    let path = artifact("ui-chat-no-auth.png");
-    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
+    save_screenshot(c, "ui-chat-no-auth.png").await?;
 
     // The API needs a token, and the server offers no browser sign-in (its capabilities say
     // so): the page explains it.
@@ -412,12 +423,7 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
         "return document.querySelector('input[name=agent][value=downAgent]:checked');",
     )
     .await;
-    c.find(Locator::Id("message"))
-        .await
-        .map_err(|e| format!("find the message box: {e}"))?
-        .send_keys("anyone there?\u{E007}")
-        .await
-        .map_err(|e| format!("type the message: {e}"))?;
+    send_message(c, "anyone there?").await?;
     let error = wait_until(
         c,
         "the error alert",
@@ -435,12 +441,7 @@ async fn drive(c: &Client, open: &str, closed: &str, broken: &str) -> Result<(),
         .await
         .map_err(|e| format!("count failed messages: {e}"))?;
     assert_eq!(failed, json!(1), "the failed answer is marked");
-    let png = c
-        .screenshot()
-        .await
-        .map_err(|e| format!("screenshot: {e}"))?;
-    let path = artifact("ui-error.png");
-    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
+    save_screenshot(c, "ui-error.png").await?;
     assert_eq!(text_of(c, "#sign-in-button").await, "", "no sign-in button");
     Ok(())
 }
@@ -504,11 +505,8 @@ async fn sign_in_chat_sign_out_in_headless_chromium() {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let op = oidc_provider(&format!("{base}/api/auth/sso/callback"));
-    let config = format!(
+    let auth = format!(
         r#"
-[server]
-request_logs = false
-
 [auth]
 provider = "oidc"
 
@@ -525,21 +523,12 @@ client_id = "e2e-web"
 client_secret = "{secret}"
 scopes = ["openid", "profile", "email", "offline_access", "api:read"]
 audience = "{resource}"
-
-[ui]
-enabled = true
-
-[[agents]]
-id = "echoAgent"
-name = "Echo Agent"
-description = "Repeats what you say (offline echo model)"
-instructions = "Repeat the message."
-model = "builtin/echo"
 "#,
         issuer = op.issuer,
         resource = op.resource,
         secret = op.clients["e2e-web"].as_str().expect("e2e-web secret"),
     );
+    let config = page_config(&auth, ECHO_AGENT);
     let dir = tempfile::tempdir().unwrap();
     let served = serve_on(dir.path(), "signin.toml", &config, port, &[]);
     assert_eq!(served.base, base);
@@ -560,12 +549,7 @@ async fn sign_in_steps(c: &Client, base: &str, issuer: &str) -> Result<(), Strin
     c.goto(&page)
         .await
         .map_err(|e| format!("open the page: {e}"))?;
-    wait_until(
-        c,
-        "the sign-in button",
-        "const b = document.getElementById('sign-in-button'); return b.offsetParent !== null;",
-    )
-    .await;
+    sign_in_button_shown(c, "the sign-in button").await;
     assert_eq!(
         text_of(c, "#workspace").await,
         "",
@@ -623,27 +607,11 @@ async fn sign_in_steps(c: &Client, base: &str, issuer: &str) -> Result<(), Strin
     )
     .await;
     let message = "hello after signing in";
-    c.find(Locator::Id("message"))
-        .await
-        .map_err(|e| format!("find the message box: {e}"))?
-        .send_keys(&format!("{message}\u{E007}"))
-        .await
-        .map_err(|e| format!("type the message: {e}"))?;
-    let answer = wait_until(
-        c,
-        "the streamed answer",
-        "const m = document.querySelector('.message.assistant'); \
-         return m && !m.hasAttribute('aria-busy') ? m.querySelector('.text').innerText : null;",
-    )
-    .await;
+    send_message(c, message).await?;
+    let answer = finished_answer(c).await;
     assert_eq!(answer, json!(format!("Echo: {message}")));
     assert_eq!(text_of(c, "#error").await, "", "no error after the answer");
-    let png = c
-        .screenshot()
-        .await
-        .map_err(|e| format!("screenshot: {e}"))?;
-    let path = artifact("ui-chat.png");
-    std::fs::write(&path, &png).map_err(|e| format!("write {}: {e}", path.display()))?;
+    save_screenshot(c, "ui-chat.png").await?;
 
     // Sign out: the session cookie is gone (the page may first visit the provider's logout).
     c.find(Locator::Id("sign-out"))
@@ -662,12 +630,7 @@ async fn sign_in_steps(c: &Client, base: &str, issuer: &str) -> Result<(), Strin
     c.goto(&page)
         .await
         .map_err(|e| format!("reopen the page: {e}"))?;
-    wait_until(
-        c,
-        "the sign-in button after signing out",
-        "const b = document.getElementById('sign-in-button'); return b.offsetParent !== null;",
-    )
-    .await;
+    sign_in_button_shown(c, "the sign-in button after signing out").await;
     assert_eq!(
         text_of(c, "#account").await,
         "",
