@@ -14,3 +14,4 @@ mod shutdown;
 mod soak_short;
 mod startup_refusals;
 mod ui_browser;
+mod ui_config_check;
