@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs the npm packages the tests drive when they are
-# missing, then runs the whole Rust test suite. Extra arguments go to `cargo test`.
+# The test command (README, .ci/run): installs the npm and Debian packages the tests drive when
+# they are missing, then runs the whole Rust test suite. Extra arguments go to `cargo test`.
 #   tests/js-client      the official @mastra/client-js + Node 22 (crates/cli/tests/it/js_client.rs)
 #   tests/oidc-provider  a certified OpenID provider for the OIDC end-to-end tests (if present)
-# and starts a throwaway Postgres server (scripts/postgres.sh) for the memory tests that run
+#   chromium, chromium-driver (Debian)  headless browser for the built-in page
+#                        (crates/cli/tests/it/ui_browser.rs)
+# It also starts a throwaway Postgres server (scripts/postgres.sh) for the memory tests that run
 # against Postgres (MASTRA_TEST_POSTGRES_URL), stopped when the tests end.
-# The npm registry is needed only the first time (or after a package-lock.json change).
+# The registries are needed only the first time (or after a package-lock.json change).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,26 @@ for dir in tests/js-client tests/oidc-provider; do
       || fail "npm ci --prefix $dir failed (npm's messages are above; no registry access?)"
   fi
 done
+
+# The built-in page's test drives Debian's Chromium through chromedriver (WebDriver).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  browser_needs="the browser test needs Debian's chromium and chromium-driver packages (/usr/bin/chromium, /usr/bin/chromedriver)"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "scripts/test.sh: $browser_needs; apt-get is not available here: install them with the system's package manager" >&2
+    exit 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "scripts/test.sh: $browser_needs; installing them needs root: run: sudo apt-get update && sudo apt-get install chromium chromium-driver" >&2
+    exit 1
+  fi
+  echo "== apt-get install chromium chromium-driver"
+  if ! { apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver; }; then
+    echo "scripts/test.sh: $browser_needs; apt-get failed (its messages are above; no access to the Debian archive?)" >&2
+    exit 1
+  fi
+fi
 
 # An already running server (MASTRA_TEST_POSTGRES_URL set by the caller) is used as it is.
 if [ -z "${MASTRA_TEST_POSTGRES_URL:-}" ]; then

@@ -93,8 +93,12 @@ pub fn run(flag: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             cfg.server.host
         ));
     }
+    let page_line = page(cfg, &mut warnings);
     println!("OK  {}", settings.describe());
     if let Some(line) = sign_in_line {
+        println!("{line}");
+    }
+    if let Some(line) = page_line {
         println!("{line}");
     }
     for w in &warnings {
@@ -139,6 +143,25 @@ fn rbac_lints(
         }
     }
     warnings
+}
+
+/// Explains the built-in page: `None` when it is off, else where it is, with a warning when
+/// people could not use it (the API needs credentials the page cannot obtain).
+fn page(cfg: &Config, warnings: &mut Vec<String>) -> Option<String> {
+    if !cfg.ui.enabled {
+        return None;
+    }
+    let signs_in = matches!(
+        mastra_server::signin::status(cfg, |k| std::env::var(k).ok()),
+        SignInStatus::On(_) | SignInStatus::NeedsSessionSecret(_)
+    );
+    if cfg.auth.provider != AuthProviderKind::None && !signs_in {
+        warnings.push(format!(
+            "ui.enabled: the page at {} cannot sign anyone in: the API needs credentials and browser sign-in is off; turn sign-in on (provider oidc, auth0 or workos with [auth.sso]) or use auth.provider = \"none\" on a private network",
+            mastra_server::ui::INDEX_PATH
+        ));
+    }
+    Some(format!("page: on at {}", mastra_server::ui::INDEX_PATH))
 }
 
 /// Explains browser sign-in: `None` when the provider has none to offer, a line saying whether

@@ -276,6 +276,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 mastra_memory_url(&settings.config.storage.url)
             );
         }
+        if settings.config.ui.enabled {
+            println!("  page:    {base}{}", mastra_server::ui::INDEX_PATH);
+        }
         if let DevSecret::Loaded(secret) = &settings.dev_secret {
             if addr.ip().is_unspecified() {
                 eprintln!(

@@ -146,6 +146,11 @@ pub(crate) fn build_auth_with(
     for flag in extra_routes {
         b = b.route(flag);
     }
+    if cfg.ui.enabled {
+        for flag in crate::ui::route_flags() {
+            b = b.route(flag);
+        }
+    }
     Ok(Some(b.build()))
 }
 
@@ -234,6 +239,9 @@ pub(crate) fn assemble(
             .chain(additions.docs)
             .collect();
         app = app.merge(http::openapi::router_with(prefix, &docs));
+    }
+    if cfg.ui.enabled {
+        app = app.merge(crate::ui::router(prefix));
     }
     app = app.fallback(|| async { http::json_error(::http::StatusCode::NOT_FOUND, "Not Found") });
     for layer in additions.layers {

@@ -75,7 +75,7 @@ impl ServerBuilder {
     }
 
     /// Adds a route of your own. Its path must lie outside the API prefix and the server's own
-    /// paths (`/health`, `/swagger-ui`), and not collide with a `[[api_routes]]` entry or
+    /// paths (`/health`, and `/ui` with everything under it), and not collide with a `[[api_routes]]` entry or
     /// another route: the rules of `[[api_routes]]`, checked when the server is built.
     pub fn route(mut self, route: ApiRoute) -> Self {
         self.routes.push(route);
@@ -184,7 +184,6 @@ fn check_routes(config: &Config, routes: &[ApiRoute]) -> Result<(), BuildError> 
         prefix.to_string(),
         openapi::document_path(prefix),
         RESERVED_PATHS[0].to_string(),
-        RESERVED_PATHS[1].to_string(),
     ];
     for path in &builtin {
         set.reserve_template(path)

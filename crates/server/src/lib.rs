@@ -58,6 +58,7 @@ pub mod config;
 pub mod http;
 pub mod route_permissions;
 pub mod signin;
+pub mod ui;
 
 pub use api_route::ApiRoute;
 pub use app::Server;

@@ -15,3 +15,5 @@ mod secrets_hygiene;
 mod shutdown;
 mod soak_short;
 mod startup_refusals;
+mod ui_browser;
+mod ui_config_check;

@@ -12,7 +12,8 @@
 //! One module per table: `server` (`[server]`), `cors`, `tls`, `auth` (`[auth]` and the
 //! identity-provider tables, which are the auth crate's config types), `jwt` (`[auth.jwt]`),
 //! `fga` (`[auth.fga]`), `signin` (`[auth.session]`, `[auth.sso]`), `routes` (`[[api_routes]]`),
-//! `agents` (`[[agents]]`), `memory` (`[storage]`, `[memory]`). Each checks its own values.
+//! `agents` (`[[agents]]`), `memory` (`[storage]`, `[memory]`), `ui` (`[ui]`). Each checks its
+//! own values.
 //!
 //! [`Config::fill_from_env`] then fills provider fields left unset (the JWT secret) from the
 //! documented environment variables; the identity providers' variables are read when the
@@ -32,6 +33,7 @@ mod routes;
 mod server;
 mod signin;
 mod tls;
+mod ui;
 mod units;
 
 use serde::Deserialize;
@@ -44,10 +46,13 @@ pub use fga::{FgaConfig, FgaProviderKind};
 pub use jwt::{JWT_ALGORITHMS, JWT_SECRET_ENV_VARS, JwtConfig};
 pub use mastra_auth::Secret;
 pub use memory::{DEFAULT_STORAGE_URL, MAX_LAST_MESSAGES, MemoryConfig, StorageConfig};
-pub use routes::{ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RouteAction, RouteError, RouteSet};
+pub use routes::{
+    ApiRouteConfig, MethodOrAll, RESERVED_PATHS, RESERVED_TREES, RouteAction, RouteError, RouteSet,
+};
 pub use server::ServerConfig;
 pub use signin::{DEFAULT_SESSION_COOKIE, SESSION_SECRET_ENV, SessionConfig, SsoConfig, is_origin};
 pub use tls::TlsConfig;
+pub use ui::UiConfig;
 pub use units::{ByteSize, parse_byte_size, parse_duration};
 
 /// The file name `mastra serve` looks for when no `--config` is given.
@@ -69,6 +74,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `[memory]`: thread ownership and how much agents remember.
     pub memory: MemoryConfig,
+    /// `[ui]`: the built-in web page.
+    pub ui: UiConfig,
 }
 
 impl Config {

@@ -12,7 +12,12 @@ use super::ConfigError;
 use super::units::de_bool;
 
 /// Paths the server itself serves outside the API prefix; custom routes may not take them.
-pub const RESERVED_PATHS: [&str; 2] = ["/health", "/swagger-ui"];
+pub const RESERVED_PATHS: [&str; 1] = ["/health"];
+
+/// Paths the server serves together with everything below them (the built-in page's files);
+/// custom routes may take neither the path nor anything under it, whether the page is on or not,
+/// so turning it on never breaks a config.
+pub const RESERVED_TREES: [&str; 1] = ["/ui"];
 
 /// A custom route's method: one HTTP method, or `ALL` for any.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -285,7 +290,7 @@ pub enum RouteError {
     /// The route's permission is not `resource:action[:id]`.
     #[error("permission: {0}")]
     Permission(#[from] mastra_auth::permission::PermissionError),
-    /// The path is one the server serves itself ([`RESERVED_PATHS`]).
+    /// The path is one the server serves itself ([`RESERVED_PATHS`], [`RESERVED_TREES`]).
     #[error("`{path}` is served by the server itself: choose another path")]
     Reserved {
         /// The path as given.
@@ -402,7 +407,11 @@ impl RouteSet {
                 prefix: self.prefix.clone(),
             });
         }
-        if RESERVED_PATHS.contains(&lower.trim_end_matches('/')) {
+        let trimmed = lower.trim_end_matches('/');
+        let in_tree = RESERVED_TREES
+            .iter()
+            .any(|tree| trimmed == *tree || lower.starts_with(&format!("{tree}/")));
+        if RESERVED_PATHS.contains(&trimmed) || in_tree {
             return Err(RouteError::Reserved { path: path.into() });
         }
         if let Some(seg) = path
@@ -517,6 +526,16 @@ mod tests {
             set.add(&get, "/Health/", "eighth"),
             Err(RouteError::Reserved { .. })
         ));
+        for path in ["/ui", "/UI/", "/ui/app.js", "/ui/{*rest}"] {
+            assert!(
+                matches!(
+                    set.add(&get, path, "ninth"),
+                    Err(RouteError::Reserved { .. })
+                ),
+                "{path}"
+            );
+        }
+        set.add(&get, "/uix", "tenth").unwrap();
     }
 
     #[test]

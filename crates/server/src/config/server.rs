@@ -30,7 +30,7 @@ pub struct ServerConfig {
     pub body_limit: ByteSize,
     /// Prefix of the Mastra API routes (default `/api`).
     pub api_prefix: String,
-    /// Serve `{api_prefix}/openapi.json` and `/swagger-ui` (default false).
+    /// Serve `{api_prefix}/openapi.json` (default false).
     #[serde(deserialize_with = "de_bool")]
     pub openapi: bool,
     /// Log one line per request (default true).

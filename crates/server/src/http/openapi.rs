@@ -1,12 +1,15 @@
 //! OpenAPI 3.1 document (`GET {api_prefix}/openapi.json`, protected like the rest of the API, as
-//! in Mastra) and Swagger UI (`GET /swagger-ui`, public), served when `[server] openapi = true`.
+//! in Mastra), served when `[server] openapi = true`.
+//!
+//! There is no Swagger UI page: it would mean a CDN at run time or megabytes of vendored
+//! third-party script in the binary. Any OpenAPI tool reads the document; people use the built-in
+//! page ([`crate::ui`]).
 //!
 //! Besides the Mastra API, the document lists the custom routes ([`RouteDoc`]): the
 //! `[[api_routes]]` of the config and the routes added with [`crate::ServerBuilder::route`],
 //! each with a `security` that says whether it needs a token.
 
 use axum::Router;
-use axum::response::Html;
 use axum::routing::get;
 use http::{Method, StatusCode};
 use mastra_auth::pattern::MethodSet;
@@ -184,15 +187,12 @@ fn add_routes(paths: &mut Map<String, Value>, routes: &[RouteDoc]) -> bool {
     custom_tag
 }
 
-/// Path of the Swagger UI page.
-pub const SWAGGER_UI_PATH: &str = "/swagger-ui";
-
 /// Path of the OpenAPI document for an API prefix: `{api_prefix}/openapi.json`.
 pub fn document_path(api_prefix: &str) -> String {
     format!("{api_prefix}/openapi.json")
 }
 
-/// Routes `GET {api_prefix}/openapi.json` and `GET /swagger-ui`.
+/// Routes `GET {api_prefix}/openapi.json`.
 pub fn router<S>(api_prefix: &str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -206,45 +206,12 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let doc = document_with(api_prefix, routes);
-    let page = swagger_ui_html(api_prefix);
-    Router::new()
-        .route(
-            &document_path(api_prefix),
-            get(move || {
-                let doc = doc.clone();
-                async move { json_response(StatusCode::OK, &doc) }
-            }),
-        )
-        .route(
-            SWAGGER_UI_PATH,
-            get(move || {
-                let page = page.clone();
-                async move { Html(page) }
-            }),
-        )
-}
-
-/// The Swagger UI page, loading Swagger UI from a CDN and pointing it at the document.
-pub fn swagger_ui_html(api_prefix: &str) -> String {
-    let url = serde_json::to_string(&document_path(api_prefix)).unwrap_or_else(|_| "\"\"".into());
-    format!(
-        r##"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{SERVER_NAME} API</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin></script>
-  <script>
-    window.ui = SwaggerUIBundle({{ url: {url}, dom_id: "#swagger-ui", persistAuthorization: true }});
-  </script>
-</body>
-</html>
-"##
+    Router::new().route(
+        &document_path(api_prefix),
+        get(move || {
+            let doc = doc.clone();
+            async move { json_response(StatusCode::OK, &doc) }
+        }),
     )
 }
 

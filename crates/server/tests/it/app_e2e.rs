@@ -104,7 +104,7 @@ async fn unknown_api_routes_do_not_leak_topology() {
 }
 
 #[tokio::test]
-async fn openapi_document_protected_swagger_public() {
+async fn openapi_document_protected() {
     let base = start(&base_toml("")).await;
     assert_eq!(
         client()
@@ -127,15 +127,6 @@ async fn openapi_document_protected_swagger_public() {
             .as_str()
             .unwrap()
             .starts_with("3.")
-    );
-    assert_eq!(
-        client()
-            .get(format!("{base}/swagger-ui"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
     );
 }
 

@@ -544,7 +544,7 @@ async fn colliding_or_invalid_routes_are_build_errors() {
         (base().route(ApiRoute::get("/health", ok)), |e| {
             matches!(e, RouteError::Reserved { .. })
         }),
-        (base().route(ApiRoute::get("/swagger-ui/", ok)), |e| {
+        (base().route(ApiRoute::get("/ui/app.js", ok)), |e| {
             matches!(e, RouteError::Reserved { .. })
         }),
         (base().route(ApiRoute::get("billing", ok)), |e| {

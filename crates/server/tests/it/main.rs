@@ -18,3 +18,4 @@ mod request_attacks;
 mod request_normalization;
 mod signin_oidc;
 mod signin_workos;
+mod ui;
