@@ -436,3 +436,54 @@ fn bad_fga_settings_are_refused_naming_the_setting() {
         assert!(err.starts_with(want), "{want}: {err}");
     }
 }
+
+#[tokio::test]
+async fn thread_routes_and_the_thread_list_follow_the_tuples() {
+    let base = start_app(&format!(
+        r#"
+[auth]
+provider = "jwt"
+[auth.jwt]
+secret = "{SECRET}"
+[storage]
+url = "sqlite::memory:"
+[auth.fga]
+[[auth.fga.tuples]]
+subject = "user:alice"
+permission = "memory:*"
+resource = "thread:shared-notes"
+"#
+    ))
+    .await;
+    let alice = token(json!({"sub": "alice"}));
+    for id in ["shared-notes", "hidden-notes"] {
+        let resp = client()
+            .post(format!("{base}/api/memory/threads"))
+            .bearer_auth(&alice)
+            .json(&json!({"resourceId": "alice", "threadId": id, "title": id}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), StatusCode::OK, "create {id}");
+    }
+    let (status, page) = get(
+        &format!("{base}/api/memory/threads?resourceId=alice"),
+        &alice,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let ids: Vec<&str> = page["threads"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|t| t["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, ["shared-notes"], "{page}");
+    let (status, _) = get(&format!("{base}/api/memory/threads/shared-notes"), &alice).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        get(&format!("{base}/api/memory/threads/hidden-notes"), &alice).await,
+        (
+            StatusCode::FORBIDDEN,
+            denied("memory:read", "thread:hidden-notes")
+        )
+    );
+}
