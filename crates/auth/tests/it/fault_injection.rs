@@ -308,11 +308,16 @@ fn failures(elsewhere: &str) -> Vec<Mode> {
 }
 
 /// A URL on loopback where nothing listens.
-fn refused_url(path: &str) -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}{path}")
+/// A URL whose connections are refused, and the socket that keeps it so: a loopback port held
+/// bound but never listened on. A port merely released would go to the next test that binds
+/// one, which then answers (the flake this replaced).
+fn refused_url(path: &str) -> (String, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind");
+    let port = socket.local_addr().expect("bound address").port();
+    (format!("http://127.0.0.1:{port}{path}"), socket)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -437,7 +442,8 @@ async fn jwks_unreachable_with_no_cached_keys_is_503_for_every_failure() {
         let h = Hostile::start(mode.clone()).await;
         cases.push((mode.name(), h.url("/jwks"), Some(h)));
     }
-    cases.push(("connection refused".into(), refused_url("/jwks"), None));
+    let (refused, _held) = refused_url("/jwks");
+    cases.push(("connection refused".into(), refused, None));
     for (what, url, _keep) in &cases {
         let base = serve(jwks_provider(url, KeySetTiming::default())).await;
         for token in [valid("u1"), forged("u1"), expired("u1")] {
@@ -788,12 +794,13 @@ where
         .collect();
     modes.push(("connection refused".into(), None));
     for (i, (name, mode)) in modes.into_iter().enumerate() {
+        let mut _held = None;
         let h = match mode {
             Some(m) => Hostile::start(m).await,
             None => {
-                // Start and stop: the port is then refused.
                 let h = Hostile::start(Mode::Close).await;
-                let url = refused_url("");
+                let (url, socket) = refused_url("");
+                _held = Some(socket);
                 Hostile {
                     base: url,
                     state: h.state.clone(),
