@@ -546,7 +546,7 @@ impl MemoryStore for SqliteStore {
                 .clone()
                 .ok_or_else(|| MemoryError::Invalid("a thread id is required".into()))?;
             let thread = match find_thread(tx, &id)? {
-                Some(t) if scope.admits(&t.resource_id) => t,
+                Some(t) if scope.admits(&t.resource_id) && t.resource_id == thread.resource_id => t,
                 Some(_) => return Err(MemoryError::IdTaken { kind: "Thread" }),
                 None => insert_thread(tx, &scope, thread)?,
             };

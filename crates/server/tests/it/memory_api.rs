@@ -675,6 +675,31 @@ async fn with_auth_off_the_request_names_the_resource() {
             .starts_with("A resource ID is required"),
         "{e}"
     );
+    // Without auth, generating in r1's thread as r2 is refused (Mastra: the same 403).
+    let (s, e) = api
+        .call(
+            None,
+            Method::POST,
+            "/agents/weatherAgent/generate",
+            Some(json!({"messages": "hi", "memory": {"thread": "t1", "resource": "r2"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("Access denied: thread belongs to a different resource")
+        )
+    );
+    let (s, v) = api
+        .call(
+            None,
+            Method::POST,
+            "/agents/weatherAgent/generate",
+            Some(json!({"messages": "hi", "memory": {"thread": "t1", "resource": "r1"}})),
+        )
+        .await;
+    assert_eq!((s, v["text"].as_str()), (StatusCode::OK, Some("Echo: hi")));
     // Even without auth, a thread id is never shared across resources.
     let (s, _) = api
         .call(
