@@ -522,7 +522,7 @@ impl MemoryStore for PostgresStore {
         try_insert_thread(&tx, &thread_of(new.clone())).await?;
         let id = new.id.unwrap_or_default();
         let thread = match find_thread(&tx, &id, true).await? {
-            Some(t) if scope.admits(&t.resource_id) => t,
+            Some(t) if scope.admits(&t.resource_id) && t.resource_id == new.resource_id => t,
             _ => return Err(MemoryError::IdTaken { kind: "Thread" }),
         };
         let saved = put_messages(&tx, &thread, crate::checks::into_thread(messages, &id)).await?;

@@ -1,8 +1,10 @@
 //! The embedded store: one SQLite file in WAL mode (`.mastra/memory.db` by default).
 //!
-//! One connection, behind a mutex, used from blocking tasks: SQLite has one writer at a time
-//! anyway, and a write transaction (`BEGIN IMMEDIATE`) takes the write lock before it reads, so
-//! the sequence numbers it hands out cannot race with another process sharing the file.
+//! Two connections, each behind a mutex, used from blocking tasks: one writes (SQLite has one
+//! writer at a time anyway, and a write transaction, `BEGIN IMMEDIATE`, takes the write lock
+//! before it reads, so the sequence numbers it hands out cannot race with another process
+//! sharing the file), one reads (`query_only`; in WAL mode it reads the last committed state
+//! while a write waits for the disk). An in-memory database has one connection for both.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -32,7 +34,16 @@ enum Location {
 pub struct SqliteStore {
     location: Location,
     /// Opened on first use, so building a server that never touches memory creates no file.
-    conn: Arc<Mutex<Option<Connection>>>,
+    writer: Arc<Mutex<Option<Connection>>>,
+    /// Opened on the first read, after the writer (which creates and migrates the file).
+    reader: Arc<Mutex<Option<Connection>>>,
+}
+
+/// Which connection a call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Write,
+    Read,
 }
 
 impl SqliteStore {
@@ -40,7 +51,8 @@ impl SqliteStore {
     pub fn file(path: impl Into<PathBuf>) -> Self {
         Self {
             location: Location::File(path.into()),
-            conn: Arc::new(Mutex::new(None)),
+            writer: Arc::new(Mutex::new(None)),
+            reader: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -48,7 +60,8 @@ impl SqliteStore {
     pub fn in_memory() -> Self {
         Self {
             location: Location::InMemory,
-            conn: Arc::new(Mutex::new(None)),
+            writer: Arc::new(Mutex::new(None)),
+            reader: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -79,21 +92,54 @@ impl SqliteStore {
         Ok(conn)
     }
 
-    /// Runs `f` with the connection on a blocking thread.
-    async fn call<T, F>(&self, f: F) -> Result<T>
+    /// The read-only connection to the file the writer opened.
+    fn open_reader(&self) -> Result<Connection> {
+        match &self.location {
+            Location::File(path) => {
+                let conn = Connection::open(path)?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                conn.pragma_update(None, "query_only", "ON")?;
+                Ok(conn)
+            }
+            Location::InMemory => Err(MemoryError::Task(
+                "an in-memory database has no separate reader".into(),
+            )),
+        }
+    }
+
+    /// Runs `f` with the connection of `role` on a blocking thread.
+    async fn call<T, F>(&self, role: Role, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave a half-done transaction behind
+            // A panic while holding a lock cannot leave a half-done transaction behind
             // (rusqlite rolls back on drop), so a poisoned lock is still usable.
-            let mut guard = this.conn.lock().unwrap_or_else(|p| p.into_inner());
-            if guard.is_none() {
-                *guard = Some(this.open()?);
+            let separate_reader = role == Role::Read && matches!(this.location, Location::File(_));
+            if separate_reader {
+                // Once open, a read never waits for the writer's lock (held across fsync).
+                let mut reader = lock(&this.reader);
+                if reader.is_none() {
+                    // The writer creates and migrates the file first.
+                    let mut writer = lock(&this.writer);
+                    if writer.is_none() {
+                        *writer = Some(this.open()?);
+                    }
+                    drop(writer);
+                    *reader = Some(this.open_reader()?);
+                }
+                return match reader.as_mut() {
+                    Some(conn) => f(conn),
+                    None => Err(MemoryError::Task("connection missing".into())),
+                };
             }
-            match guard.as_mut() {
+            let mut writer = lock(&this.writer);
+            if writer.is_none() {
+                *writer = Some(this.open()?);
+            }
+            match writer.as_mut() {
                 Some(conn) => f(conn),
                 None => Err(MemoryError::Task("connection missing".into())),
             }
@@ -108,7 +154,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        self.call(move |conn| {
+        self.call(Role::Write, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
@@ -123,12 +169,17 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        self.call(move |conn| {
+        self.call(Role::Read, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
             f(&tx)
         })
         .await
     }
+}
+
+/// Locks a connection slot.
+fn lock(m: &Mutex<Option<Connection>>) -> std::sync::MutexGuard<'_, Option<Connection>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Creates the database file readable by its owner only (conversations are private); SQLite
@@ -374,8 +425,10 @@ impl MemoryStore for SqliteStore {
 
     async fn migrate(&self) -> Result<i64> {
         // Opening migrates; ask for the version the file now has.
-        self.call(|conn| Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?))
-            .await
+        self.call(Role::Write, |conn| {
+            Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+        })
+        .await
     }
 
     async fn create_thread(&self, scope: &Scope, thread: NewThread) -> Result<Thread> {
@@ -546,7 +599,7 @@ impl MemoryStore for SqliteStore {
                 .clone()
                 .ok_or_else(|| MemoryError::Invalid("a thread id is required".into()))?;
             let thread = match find_thread(tx, &id)? {
-                Some(t) if scope.admits(&t.resource_id) => t,
+                Some(t) if scope.admits(&t.resource_id) && t.resource_id == thread.resource_id => t,
                 Some(_) => return Err(MemoryError::IdTaken { kind: "Thread" }),
                 None => insert_thread(tx, &scope, thread)?,
             };

@@ -74,7 +74,9 @@ pub trait MemoryStore: Send + Sync + std::fmt::Debug {
     -> Result<Vec<Message>>;
 
     /// Appends messages to one thread, creating the thread first when it does not exist (an
-    /// agent run with memory). `thread.id` must be set.
+    /// agent run with memory). `thread.id` must be set; a thread of that id that belongs to
+    /// another resource than `thread.resource_id` is [`MemoryError::IdTaken`], whatever the
+    /// scope, so a thread is never shared.
     async fn append(
         &self,
         scope: &Scope,

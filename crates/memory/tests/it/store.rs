@@ -267,6 +267,16 @@ async fn another_resource_sees_nothing(f: Fixture) {
         Some("first")
     );
 
+    // Even an unrestricted scope cannot append to alice's thread as another resource.
+    assert!(matches!(
+        s.append(
+            &Scope::unrestricted(),
+            new_thread("bob", Some(&t.id)),
+            vec![text(&t.id, "user", "x")]
+        )
+        .await,
+        Err(MemoryError::IdTaken { .. })
+    ));
     // An unrestricted scope (auth off, or a principal given cross-resource access) sees both.
     let everyone = Scope::unrestricted();
     s.create_thread(&bob(), new_thread("bob", None))

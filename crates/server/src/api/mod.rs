@@ -4,8 +4,9 @@
 //! Routes: `GET /agents`, `GET /agents/{agentId}`, `POST /agents/{agentId}/generate`,
 //! `POST /agents/{agentId}/stream`, `GET /agents/{agentId}/tools/{toolId}`,
 //! `POST /agents/{agentId}/tools/{toolId}/execute`, `GET /tools`, `GET /tools/{toolId}`,
-//! `POST /tools/{toolId}/execute`, and memory's `/memory/*` (`memory/`). Shapes follow the Mastra 1.x server, so that
-//! `@mastra/client-js` works unchanged (`crates/cli/tests/it/js_client.rs` drives it).
+//! `POST /tools/{toolId}/execute`, and memory's `/memory/*` (`memory/`). Shapes follow the
+//! Mastra 1.x server, so that `@mastra/client-js` works unchanged
+//! (`crates/cli/tests/it/js_client.rs` drives it).
 
 #![warn(missing_docs)]
 

@@ -675,6 +675,31 @@ async fn with_auth_off_the_request_names_the_resource() {
             .starts_with("A resource ID is required"),
         "{e}"
     );
+    // Without auth, generating in r1's thread as r2 is refused (Mastra: the same 403).
+    let (s, e) = api
+        .call(
+            None,
+            Method::POST,
+            "/agents/weatherAgent/generate",
+            Some(json!({"messages": "hi", "memory": {"thread": "t1", "resource": "r2"}})),
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("Access denied: thread belongs to a different resource")
+        )
+    );
+    let (s, v) = api
+        .call(
+            None,
+            Method::POST,
+            "/agents/weatherAgent/generate",
+            Some(json!({"messages": "hi", "memory": {"thread": "t1", "resource": "r1"}})),
+        )
+        .await;
+    assert_eq!((s, v["text"].as_str()), (StatusCode::OK, Some("Echo: hi")));
     // Even without auth, a thread id is never shared across resources.
     let (s, _) = api
         .call(
@@ -714,4 +739,108 @@ async fn memory_turned_off_answers_like_an_agent_without_memory() {
         )
         .await;
     assert_eq!((s, v["text"].as_str()), (StatusCode::OK, Some("Echo: hi")));
+}
+
+/// The key set of a JSON object (empty for anything else).
+fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn shapes_match_the_real_mastra_server() {
+    // Bodies captured from Mastra 1.69 (see the fixture's _comment); ours must have the same
+    // keys, so @mastra/client-js and front ends read them the same way.
+    let mastra: Value =
+        serde_json::from_str(include_str!("fixtures/mastra-1.69-memory.json")).unwrap();
+    let api = Api::start(true, "").await;
+    let (_, thread) = api
+        .post(
+            "alice",
+            &format!("/memory/threads?{AGENT}"),
+            json!({"title": "t1", "metadata": {"a": 1}}),
+        )
+        .await;
+    assert_eq!(keys(&thread), keys(&mastra["thread"]));
+    let id = thread["id"].as_str().unwrap().to_owned();
+    let (_, page) = api
+        .get("alice", &format!("/memory/threads?{AGENT}&perPage=1"))
+        .await;
+    assert_eq!(keys(&page), keys(&mastra["threads_page"]));
+    assert_eq!(
+        keys(&page["threads"][0]),
+        keys(&mastra["threads_page"]["threads"][0])
+    );
+
+    api.post(
+        "alice",
+        "/agents/weatherAgent/generate",
+        json!({"messages": "hello two", "memory": {"thread": id}}),
+    )
+    .await;
+    let (_, messages) = api
+        .get("alice", &format!("/memory/threads/{id}/messages?{AGENT}"))
+        .await;
+    assert_eq!(keys(&messages), keys(&mastra["messages_page"]));
+    for (ours, theirs) in messages["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(mastra["messages_page"]["messages"].as_array().unwrap())
+    {
+        assert_eq!(keys(ours), keys(theirs));
+        assert_eq!(ours["role"], theirs["role"]);
+        for key in ["format", "parts", "content"] {
+            assert!(ours["content"].get(key).is_some(), "{key}: {ours}");
+        }
+        assert_eq!(ours["content"]["format"], theirs["content"]["format"]);
+    }
+    assert_eq!(
+        messages["uiMessages"],
+        mastra["messages_page"]["uiMessages"]
+    );
+
+    let (_, saved) = api
+        .post("alice", &format!("/memory/save-messages?{AGENT}"), json!({"messages": [{"id": "m-y", "threadId": id, "role": "user", "content": {"format": 2, "parts": [{"type": "text", "text": "saved"}]}, "createdAt": "2026-01-01T00:00:00.000Z"}]}))
+        .await;
+    assert_eq!(keys(&saved), keys(&mastra["save_messages"]));
+    let (_, cloned) = api
+        .post(
+            "alice",
+            &format!("/memory/threads/{id}/clone?{AGENT}"),
+            json!({"newThreadId": "cl-1", "options": {"messageLimit": 1}}),
+        )
+        .await;
+    assert_eq!(keys(&cloned), keys(&mastra["clone"]));
+    assert_eq!(keys(&cloned["thread"]), keys(&mastra["clone"]["thread"]));
+    assert_eq!(
+        keys(&cloned["clonedMessages"][0]),
+        keys(&mastra["clone"]["clonedMessages"][0])
+    );
+    let (_, deleted) = api
+        .post(
+            "alice",
+            &format!("/memory/messages/delete?{AGENT}"),
+            json!({"messageIds": ["m-y", "zzz"]}),
+        )
+        .await;
+    assert_eq!(deleted, mastra["delete_messages"]);
+    let (_, status) = api.get("alice", &format!("/memory/status?{AGENT}")).await;
+    assert_eq!(status, mastra["status"]);
+    let (_, config) = api.get("alice", &format!("/memory/config?{AGENT}")).await;
+    assert_eq!(keys(&config["config"]), keys(&mastra["config"]["config"]));
+    let (_, missing) = api
+        .get("alice", &format!("/memory/threads/nope?{AGENT}"))
+        .await;
+    assert_eq!(missing, mastra["thread_not_found"]);
+    let (_, gone) = api
+        .call(
+            Some("alice"),
+            Method::DELETE,
+            &format!("/memory/threads/{id}?{AGENT}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone, mastra["delete_thread"]);
 }

@@ -90,6 +90,19 @@ pub(crate) async fn remember(
             ApiError::InvalidBody(_) => ApiError::BadRequest(RESOURCE_REQUIRED.into()),
             other => other,
         })?;
+    if owner.scope().resource_id().is_none() {
+        // An unrestricted caller (auth off, cross-resource access) sees every thread: the
+        // thread must still belong to the resource the run is for, as Mastra checks.
+        match memory.store.get_thread(owner.scope(), &thread_id).await {
+            Ok(t) if t.resource_id != resource_id => {
+                return Err(store_error(mastra_memory::MemoryError::IdTaken {
+                    kind: "Thread",
+                }));
+            }
+            Ok(_) | Err(mastra_memory::MemoryError::ThreadNotFound) => {}
+            Err(e) => return Err(store_error(e)),
+        }
+    }
     let history = memory
         .store
         .last_messages(owner.scope(), &thread_id, memory.last_messages)
