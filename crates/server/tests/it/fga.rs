@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::support::{client, hs256_token, serve, start_app};
+use crate::support::{client, hs256_token_valid, serve, start_app};
 
 const SECRET: &str = "fga-test-secret-0123456789abcdef-0123456789";
 
@@ -32,9 +32,7 @@ model = "builtin/echo"
 "#;
 
 fn token(claims: Value) -> String {
-    let mut claims = claims;
-    claims["exp"] = json!(jsonwebtoken::get_current_timestamp() + 600);
-    hs256_token(SECRET.as_bytes(), &claims)
+    hs256_token_valid(SECRET.as_bytes(), claims)
 }
 
 async fn get(url: &str, token: &str) -> (StatusCode, Value) {

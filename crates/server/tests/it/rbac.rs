@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{client, hs256_token, start_app};
+use crate::support::{client, hs256_token_valid, start_app};
 
 const SECRET: &str = "rbac-test-secret-0123456789abcdef-0123456789";
 
@@ -41,9 +41,7 @@ json = {{ queued = true }}
 }
 
 fn token(claims: Value) -> String {
-    let mut claims = claims;
-    claims["exp"] = json!(jsonwebtoken::get_current_timestamp() + 600);
-    hs256_token(SECRET.as_bytes(), &claims)
+    hs256_token_valid(SECRET.as_bytes(), claims)
 }
 
 /// Status, `WWW-Authenticate` and body of `method url` with `token`.

@@ -67,6 +67,13 @@ pub fn hs256_token(secret: &[u8], claims: &Value) -> String {
     .unwrap()
 }
 
+/// [`hs256_token`] with `exp` ten minutes from now added to `claims`.
+pub fn hs256_token_valid(secret: &[u8], claims: Value) -> String {
+    let mut claims = claims;
+    claims["exp"] = Value::from(jsonwebtoken::get_current_timestamp() + 600);
+    hs256_token(secret, &claims)
+}
+
 /// A `tracing_subscriber` writer that keeps everything written to it.
 #[derive(Clone, Default)]
 pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
