@@ -18,7 +18,11 @@ pub struct RuleConfig {
     /// Method names (or `ALL`); absent for every method.
     #[serde(default, deserialize_with = "de_methods")]
     pub methods: Option<Vec<String>>,
-    /// A CEL expression over `user`, `claims`, `method`, `path`.
+    /// Route permissions (`agents:*`, `memory:write`); absent for every route. The rule
+    /// applies when one of them covers the permission of the route the request is for.
+    #[serde(default, deserialize_with = "de_methods")]
+    pub permission: Option<Vec<String>>,
+    /// A CEL expression over `user`, `claims`, `method`, `path`, `permission`.
     #[serde(default)]
     pub condition: Option<String>,
     /// The decision when the rule matches (default true).
@@ -145,8 +149,17 @@ impl TryFrom<RuleConfig> for Rule {
                 field: "methods",
                 source,
             })?;
+        if let Some(list) = &c.permission {
+            if list.is_empty() {
+                return Err(RuleError::EmptyPermissionList);
+            }
+            for p in list {
+                crate::permission::validate(p).map_err(RuleError::Permission)?;
+            }
+        }
         let condition = c.condition.as_deref().map(Condition::cel).transpose()?;
         Ok(Rule {
+            permissions: c.permission,
             path,
             methods,
             condition,
@@ -202,6 +215,7 @@ mod tests {
             RuleConfig {
                 path: None,
                 methods: None,
+                permission: None,
                 condition: None,
                 allow: true
             }

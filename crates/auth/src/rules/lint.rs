@@ -25,6 +25,14 @@ pub fn shadowed(rules: &Rules) -> Vec<(usize, usize)> {
                     (Some(a), Some(b)) => a.is_superset_of(b),
                     (Some(a), None) => *a == MethodSet::All,
                 }
+                && match (&earlier.permissions, &later.permissions) {
+                    (None, _) => true,
+                    // Every permission the later rule matches is matched by the earlier one.
+                    (Some(a), Some(b)) => b
+                        .iter()
+                        .all(|q| a.iter().any(|p| crate::permission::covers(p, q))),
+                    (Some(_), None) => false,
+                }
         });
         if let Some(i) = by {
             out.push((j, i));
@@ -253,5 +261,18 @@ mod tests {
             allow("/Api/x/:id"),
         ]);
         assert_eq!(shadowed(&rules), vec![(1, 0), (2, 0)]);
+    }
+
+    #[test]
+    fn permission_lists_narrow_what_a_rule_shadows() {
+        let rules = Rules(vec![
+            /* 0 */ Rule::deny().with_permission("memory:*"),
+            /* 1 */ Rule::deny().with_permission("memory:write"),
+            /* 2 */ Rule::deny().with_permission("agents:read"),
+            /* 3 */ Rule::allow(),
+            /* 4 */ Rule::allow().with_permission("tools:read"),
+        ]);
+        // 1 is inside 0; 2 is not; everything after the unrestricted 3 is shadowed.
+        assert_eq!(shadowed(&rules), vec![(1, 0), (4, 3)]);
     }
 }

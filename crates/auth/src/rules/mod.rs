@@ -137,6 +137,12 @@ pub enum RuleError {
     /// A rule's `path` is an empty list (omit `path` to match every path).
     #[error("rule field `path`: empty list; omit `path` to match every path")]
     EmptyPathList,
+    /// A rule's `permission` is an empty list (omit it to match every route).
+    #[error("rule field `permission`: empty list; omit `permission` to match every route")]
+    EmptyPermissionList,
+    /// A rule's `permission` is not `resource:action[:id]`.
+    #[error("rule field `permission`: {0}")]
+    Permission(crate::permission::PermissionError),
     /// A rule in a list is invalid; `index` counts from 0.
     #[error("rules[{index}]: {source}")]
     At {

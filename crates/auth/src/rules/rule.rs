@@ -14,6 +14,9 @@ pub struct Rule {
     pub path: Option<Vec<PathMatcher>>,
     /// Methods the rule applies to; `None` for every method.
     pub methods: Option<MethodSet>,
+    /// Route permissions the rule applies to (one must cover the route's, as `agents:*` covers
+    /// `agents:execute`); `None` for every route.
+    pub permissions: Option<Vec<String>>,
     /// Extra condition; `None` always holds.
     pub condition: Option<Condition>,
     /// The decision when the rule matches.
@@ -26,6 +29,7 @@ impl Rule {
         Rule {
             path: None,
             methods: None,
+            permissions: None,
             condition: None,
             allow: true,
         }
@@ -56,6 +60,15 @@ impl Rule {
         self
     }
 
+    /// Restricts the rule to routes whose permission `permission` covers (`agents:*`); may be
+    /// called again to add more.
+    pub fn with_permission(mut self, permission: impl Into<String>) -> Rule {
+        self.permissions
+            .get_or_insert_with(Vec::new)
+            .push(permission.into());
+        self
+    }
+
     /// Sets the condition.
     pub fn with_condition(mut self, condition: Condition) -> Rule {
         self.condition = Some(condition);
@@ -70,7 +83,7 @@ impl Rule {
         self.with_condition(Condition::new(f))
     }
 
-    /// Whether path, methods and condition all match this request. A CEL condition that fails
+    /// Whether path, methods, permissions and condition all match this request. A CEL condition that fails
     /// to evaluate (or yields a non-bool) matches on a deny rule and not on an allow rule, so a
     /// failure never lets a request through that the condition was meant to deny; it is logged.
     pub fn matches(&self, ctx: &RuleContext<'_>) -> bool {
@@ -101,6 +114,15 @@ impl Rule {
         }
         if let Some(methods) = &self.methods
             && !methods.contains(ctx.method)
+        {
+            return false;
+        }
+        // A route without a permission is matched by no permission list.
+        if let Some(permissions) = &self.permissions
+            && (ctx.permission.is_empty()
+                || !permissions
+                    .iter()
+                    .any(|p| crate::permission::covers(p, ctx.permission)))
         {
             return false;
         }
@@ -281,5 +303,28 @@ mod tests {
         let f = user("f", json!({"flag": false}));
         assert_eq!(deny.decide(&ctx("/", &g, &f)), Some((1, true)));
         assert_eq!(allow.decide(&ctx("/", &g, &f)), Some((1, false)));
+    }
+
+    #[test]
+    fn permission_lists_match_the_routes_they_cover() {
+        let u = User::from_claims(serde_json::Map::new(), std::sync::Arc::from("t"));
+        let g = Method::GET;
+        let at = |permission| RuleContext {
+            path: "/api/x",
+            method: &g,
+            user: &u,
+            permission,
+        };
+        let r = Rule::deny()
+            .with_permission("memory:write")
+            .with_permission("tools:*");
+        assert!(r.matches(&at("memory:write")));
+        assert!(r.matches(&at("tools:execute")));
+        assert!(!r.matches(&at("memory:read")));
+        assert!(!r.matches(&at("agents:execute")));
+        // A route with no permission is matched by no list, even `*`.
+        assert!(!r.matches(&at("")));
+        assert!(!Rule::allow().with_permission("*").matches(&at("")));
+        assert!(Rule::allow().matches(&at("")));
     }
 }

@@ -421,6 +421,7 @@ async fn rules_decide_first_match_and_deny_by_default() {
         Rule {
             path: None,
             methods: Some(MethodSet::parse(&["GET"]).unwrap()),
+            permissions: None,
             // `has()` first: a deny rule whose condition errors (no `role` claim) denies.
             condition: Some(Condition::cel("has(claims.role) && claims.role == 'banned'").unwrap()),
             allow: false,
@@ -428,12 +429,14 @@ async fn rules_decide_first_match_and_deny_by_default() {
         Rule {
             path: None,
             methods: Some(MethodSet::parse(&["GET"]).unwrap()),
+            permissions: None,
             condition: None,
             allow: true,
         },
         Rule {
             path: None,
             methods: Some(MethodSet::parse(&["POST"]).unwrap()),
+            permissions: None,
             condition: Some(Condition::cel("\"admin\" in claims.roles").unwrap()),
             allow: true,
         },
@@ -683,6 +686,7 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
             Rule {
                 path: None,
                 methods: None,
+                permissions: None,
                 // `has()` first: a deny rule whose condition errors (no `role` claim) denies.
                 condition: Some(
                     Condition::cel("has(claims.role) && claims.role == 'banned'").unwrap(),
@@ -692,6 +696,7 @@ async fn decided_without_awaiting_exactly_as_when_awaited() {
             Rule {
                 path: None,
                 methods: None,
+                permissions: None,
                 condition: None,
                 allow: true,
             },

@@ -228,6 +228,7 @@ async fn authorization_belongs_to_the_member_that_authenticated() {
     let rules = Rules(vec![Rule {
         path: None,
         methods: Some(MethodSet::All),
+        permissions: None,
         condition: Some(Condition::cel("claims.role == 'service'").unwrap()),
         allow: true,
     }]);

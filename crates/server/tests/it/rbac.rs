@@ -279,3 +279,44 @@ async fn me_and_capabilities_report_the_roles_and_permissions() {
         json!({"roles": ["member"], "permissions": ["*:read", "agents:execute"]})
     );
 }
+
+#[tokio::test]
+async fn rules_can_name_the_permissions_they_apply_to() {
+    // No RBAC here: a rule alone keeps everyone off tool runs, whatever the tool's path.
+    let base = start_app(&format!(
+        r#"
+[auth]
+provider = "jwt"
+[auth.jwt]
+secret = "{SECRET}"
+
+[[auth.rules]]
+permission = ["tools:execute", "agents:write"]
+allow = false
+
+[[auth.rules]]
+allow = true
+"#
+    ))
+    .await;
+    let anyone = token(json!({"sub": "a"}));
+    let (status, _, body) = call(
+        "POST",
+        &format!("{base}/api/tools/get-weather/execute"),
+        &anyone,
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::FORBIDDEN, json!({"error": "Access denied"}))
+    );
+    let (status, _, _) = call(
+        "POST",
+        &format!("{base}/api/agents/weatherAgent/generate"),
+        &anyone,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = call("GET", &format!("{base}/api/tools"), &anyone).await;
+    assert_eq!(status, StatusCode::OK);
+}
