@@ -369,6 +369,120 @@ pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
         }}),
     );
 
+    // An agent's tools, and memory: protected, JSON in and out (the shapes are Mastra's;
+    // docs/memory.md describes the memory routes).
+    for (path, method, id, tag, summary) in [
+        (
+            "/agents/{agentId}/tools/{toolId}",
+            "get",
+            "getAgentTool",
+            "agents",
+            "One of an agent's tools",
+        ),
+        (
+            "/agents/{agentId}/tools/{toolId}/execute",
+            "post",
+            "executeAgentTool",
+            "agents",
+            "Execute one of an agent's tools",
+        ),
+        (
+            "/memory/status",
+            "get",
+            "memoryStatus",
+            "memory",
+            "Whether memory is on",
+        ),
+        (
+            "/memory/config",
+            "get",
+            "memoryConfig",
+            "memory",
+            "Memory settings",
+        ),
+        (
+            "/memory/threads",
+            "get",
+            "listThreads",
+            "memory",
+            "The caller's threads, paged (resourceId, agentId, page, perPage, orderBy, sortDirection)",
+        ),
+        (
+            "/memory/threads",
+            "post",
+            "createThread",
+            "memory",
+            "Create a thread ({resourceId, title?, metadata?, threadId?})",
+        ),
+        (
+            "/memory/threads/{threadId}",
+            "get",
+            "getThread",
+            "memory",
+            "One of the caller's threads",
+        ),
+        (
+            "/memory/threads/{threadId}",
+            "patch",
+            "updateThread",
+            "memory",
+            "Rename a thread or change its metadata",
+        ),
+        (
+            "/memory/threads/{threadId}",
+            "delete",
+            "deleteThread",
+            "memory",
+            "Delete a thread and its messages",
+        ),
+        (
+            "/memory/threads/{threadId}/messages",
+            "get",
+            "listMessages",
+            "memory",
+            "A thread's messages, paged",
+        ),
+        (
+            "/memory/threads/{threadId}/clone",
+            "post",
+            "cloneThread",
+            "memory",
+            "Copy a thread and its messages",
+        ),
+        (
+            "/memory/save-messages",
+            "post",
+            "saveMessages",
+            "memory",
+            "Append messages to threads the caller owns",
+        ),
+        (
+            "/memory/messages/delete",
+            "post",
+            "deleteMessages",
+            "memory",
+            "Delete messages by id",
+        ),
+    ] {
+        let parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .map(|name| path_param(name, name))
+            .collect();
+        let op = json!({
+            "summary": summary, "operationId": id, "tags": [tag],
+            "parameters": parameters,
+            "responses": with(protected_errors(&[("404", "Not found")]), "200", json_ok("See the summary", object.clone()))
+        });
+        if let Some(item) = paths
+            .entry(format!("{p}{path}"))
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+        {
+            item.insert(method.to_owned(), op);
+        }
+    }
+
     // Browser sign-in: public in the pipeline, each deciding on the session cookie itself.
     for (path, method, id, summary) in [
         (
@@ -421,6 +535,7 @@ pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
         json!({"name": "system"}),
         json!({"name": "agents"}),
         json!({"name": "tools"}),
+        json!({"name": "memory"}),
         json!({"name": "auth"}),
     ];
     if add_routes(&mut paths, routes) {
@@ -506,6 +621,19 @@ pub fn document_with(api_prefix: &str, routes: &[RouteDoc]) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_route_of_the_api_is_documented() {
+        let doc = document("/api");
+        for (method, template) in crate::api::ROUTES {
+            let path = format!("/api{template}");
+            assert!(
+                doc["paths"][&path][method.to_ascii_lowercase()].is_object(),
+                "{method} {path} is not in the OpenAPI document"
+            );
+        }
+    }
+
     use super::*;
 
     fn doc(path: &str) -> RouteDoc {

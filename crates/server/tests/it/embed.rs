@@ -511,7 +511,7 @@ async fn without_custom_routes_the_document_is_unchanged() {
     assert_eq!(built, openapi::document("/api"));
     assert_eq!(
         built["tags"],
-        json!([{"name": "system"}, {"name": "agents"}, {"name": "tools"}, {"name": "auth"}])
+        json!([{"name": "system"}, {"name": "agents"}, {"name": "tools"}, {"name": "memory"}, {"name": "auth"}])
     );
 }
 
