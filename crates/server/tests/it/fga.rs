@@ -125,6 +125,21 @@ resource = "tool:get-weather"
             denied("agents:read", "agent:secretAgent")
         )
     );
+    // An encoded spelling is the same agent: the resource is read from the decoded path.
+    for spelling in ["%73ecretAgent", "secret%41gent"] {
+        assert_eq!(
+            get(&format!("{base}/api/agents/{spelling}"), &alice).await,
+            (
+                StatusCode::FORBIDDEN,
+                denied("agents:read", "agent:secretAgent")
+            ),
+            "{spelling}"
+        );
+        let (status, _) = generate(&base, spelling, &alice).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{spelling}");
+    }
+    let (status, _) = get(&format!("{base}/api/agents/%77eatherAgent"), &alice).await;
+    assert_eq!(status, StatusCode::OK);
     // Every user may read the weather tool, and only that one.
     let (status, body) = get(&format!("{base}/api/tools"), &bob).await;
     assert_eq!(
