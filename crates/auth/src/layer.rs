@@ -127,13 +127,24 @@ impl Auth {
             Ok(user) => user,
             Err(e) => return Decision::Done(Err(e)),
         };
-        if let Err(e) = self.rules_and_roles(&user, &path, parts) {
+        let permission = self.route_permission(&path, parts);
+        if let Err(e) = self.rules_and_roles(&user, &path, parts, permission.as_deref()) {
             return Decision::Done(Err(e));
         }
-        let Some(access) = self.access(&user, &path, parts).now() else {
+        let Some(access) = self.access(&user, &path, parts, permission).now() else {
             return Decision::Authorize(user);
         };
         Decision::Done(allowed(access, user))
+    }
+
+    /// The permission of the route this request is for, derived once per request and only
+    /// when the rules, RBAC or FGA read it.
+    fn route_permission<'a>(&'a self, path: &'a str, parts: &'a Parts) -> Option<Cow<'a, str>> {
+        if self.policy.reads_permission() {
+            self.policy.required_permission(path, parts)
+        } else {
+            None
+        }
     }
 
     /// Finishes what [`Auth::decide`] left, awaiting the provider or the authorizer.
@@ -143,24 +154,32 @@ impl Auth {
         stopped: Decision<'_>,
     ) -> Result<Option<User>, AuthError> {
         let path = normalized_view(parts)?;
+        let permission = self.route_permission(&path, parts);
         let user = match stopped {
             Decision::Done(result) => return result,
             // `decide` applied the rules already.
             Decision::Authorize(user) => user,
             Decision::Authenticate(token) => {
                 let user = authenticated(self.provider.authenticate(&token, parts).await)?;
-                self.rules_and_roles(&user, &path, parts)?;
+                self.rules_and_roles(&user, &path, parts, permission.as_deref())?;
                 user
             }
         };
-        let access = self.access(&user, &path, parts).await;
+        let access = self.access(&user, &path, parts, permission).await;
         allowed(access, user)
     }
 
     /// Step 7 without the rules (the caller applies them first, and both must allow): the
     /// provider's own decision, else the override or `authorize` callback, else allow.
     #[inline]
-    fn access<'a>(&'a self, user: &'a User, path: &'a str, parts: &'a Parts) -> Verdict<'a, bool> {
+    #[cfg_attr(not(feature = "remote"), allow(unused_variables))]
+    fn access<'a>(
+        &'a self,
+        user: &'a User,
+        path: &'a str,
+        parts: &'a Parts,
+        permission: Option<Cow<'a, str>>,
+    ) -> Verdict<'a, bool> {
         let decided = if self.provider_decides(user) {
             self.provider.authorize(user, parts)
         } else {
@@ -168,7 +187,7 @@ impl Auth {
                 .authorize_callbacks(authz_request(user, path, parts))
         };
         #[cfg(feature = "remote")]
-        if let Some(fga) = self.fga_requirement(user, path, parts) {
+        if let Some(fga) = self.fga_requirement(user, path, parts, permission) {
             return match decided {
                 Verdict::Ready(Ok(true)) => match fga {
                     Verdict::Ready(done) => Verdict::Ready(done.map(|()| true)),
@@ -194,21 +213,30 @@ impl Auth {
         user: &'a User,
         path: &'a str,
         parts: &'a Parts,
+        permission: Option<Cow<'a, str>>,
     ) -> Option<Verdict<'a, ()>> {
         let fga = self.policy.fga.as_ref()?;
         let template = parts.extensions.get::<axum::extract::MatchedPath>()?;
         let resource = fga.resource_of(template.as_str(), path)?;
-        let permission = self.policy.required_permission(path, parts)?;
-        Some(fga.require(user, permission, resource))
+        Some(fga.require(user, permission?, resource))
     }
 
     /// The rules, then role-based access control: both must allow, and so must [`Auth::access`].
     #[inline]
-    fn rules_and_roles(&self, user: &User, path: &str, parts: &Parts) -> Result<(), AuthError> {
-        if !self.policy.rules_allow(&authz_request(user, path, parts)) {
+    fn rules_and_roles(
+        &self,
+        user: &User,
+        path: &str,
+        parts: &Parts,
+        permission: Option<&str>,
+    ) -> Result<(), AuthError> {
+        if !self
+            .policy
+            .rules_allow_with(&authz_request(user, path, parts), permission)
+        {
             return Err(AuthError::Forbidden);
         }
-        self.policy.rbac_check(user, path, parts)
+        self.policy.rbac_check_with(user, permission)
     }
 
     /// Whether the provider's `authorize` decides (as in Mastra: unless overridden).

@@ -199,15 +199,39 @@ impl Policy {
     /// Role-based access control on top of the rules: the route's permission must be held. A
     /// route without a derivable permission (no resource segment) needs none.
     pub fn rbac_check(&self, user: &User, path: &str, parts: &Parts) -> Result<(), AuthError> {
-        let Some(rbac) = &self.rbac else {
+        if self.rbac.is_none() {
             return Ok(());
-        };
-        match self.required_permission(path, parts) {
-            Some(required) if !rbac.allows(user, &required) => {
-                Err(AuthError::MissingPermission(required.into_owned()))
+        }
+        self.rbac_check_with(user, self.required_permission(path, parts).as_deref())
+    }
+
+    /// [`Policy::rbac_check`] with the route's permission already derived.
+    pub(crate) fn rbac_check_with(
+        &self,
+        user: &User,
+        permission: Option<&str>,
+    ) -> Result<(), AuthError> {
+        match (&self.rbac, permission) {
+            (Some(rbac), Some(required)) if !rbac.allows(user, required) => {
+                Err(AuthError::MissingPermission(required.to_owned()))
             }
             _ => Ok(()),
         }
+    }
+
+    /// Whether anything reads the route's permission: the rules, RBAC or FGA.
+    pub(crate) fn reads_permission(&self) -> bool {
+        let fga = {
+            #[cfg(feature = "remote")]
+            {
+                self.fga.is_some()
+            }
+            #[cfg(not(feature = "remote"))]
+            {
+                false
+            }
+        };
+        self.rules.is_some() || self.rbac.is_some() || fga
     }
 
     /// Steps 3–5 on the decoded, normalized `path` ([`crate::normalize`]): route flag,
@@ -232,13 +256,25 @@ impl Policy {
     /// Whether the configured rules let this request through (no rules: yes). Rules apply on
     /// top of every other authorizer: both must allow.
     pub fn rules_allow(&self, req: &AuthzRequest<'_>) -> bool {
+        if self.rules.is_none() {
+            return true;
+        }
+        let permission = self.required_permission(req.path, req.parts);
+        self.rules_allow_with(req, permission.as_deref())
+    }
+
+    /// [`Policy::rules_allow`] with the route's permission already derived.
+    pub(crate) fn rules_allow_with(
+        &self,
+        req: &AuthzRequest<'_>,
+        permission: Option<&str>,
+    ) -> bool {
         self.rules.as_ref().is_none_or(|rules| {
-            let permission = self.required_permission(req.path, req.parts);
             rules.evaluate(&RuleContext {
                 path: req.path,
                 method: req.method,
                 user: req.user,
-                permission: permission.as_deref().unwrap_or(""),
+                permission: permission.unwrap_or(""),
             })
         })
     }
